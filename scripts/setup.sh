@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what the tests need beyond npm packages, on Debian (run as root, or with sudo present):
+#   python3-nibabel          reference NIfTI reader the io tests compare against
+#   jupyter-nbconvert, python3-nbclient, python3-ipykernel
+#                            real Jupyter to execute the notebooks headless
+# then registers the project-local tslab kernel (scripts/setup-jupyter.sh).
+# Idempotent: packages already present are not reinstalled and apt is not touched.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(python3-nibabel jupyter-nbconvert python3-nbclient python3-ipykernel)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+bash scripts/setup-jupyter.sh
