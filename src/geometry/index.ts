@@ -1,0 +1,4 @@
+export * from "./vec.js";
+export * from "./affine.js";
+export * from "./plane.js";
+export * from "./reslice.js";
