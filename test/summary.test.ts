@@ -22,9 +22,12 @@ test("label volumes in ml come from the voxel spacing", () => {
   assert.equal(s.dtype, "uint8");
 });
 
-test("float data gets no label table", () => {
-  const v: Volume = { data: new Float32Array([0, 1]), shape: [2, 1, 1], spacing: [1, 1, 1], affine: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]] };
-  assert.equal(summarizeVolume(v).labels, undefined);
+test("non-integer data gets no label table; float-typed label maps do", () => {
+  const affine = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]];
+  const image: Volume = { data: new Float32Array([0, 1.5]), shape: [2, 1, 1], spacing: [1, 1, 1], affine };
+  assert.equal(summarizeVolume(image).labels, undefined);
+  const labels: Volume = { data: new Float64Array([0, 3, 3]), shape: [3, 1, 1], spacing: [1, 1, 1], affine };
+  assert.deepEqual(summarizeVolume(labels).labels?.map((l) => [l.label, l.voxels]), [[0, 1], [3, 2]]);
 });
 
 test("orientation codes follow the dominant direction of each affine column", () => {

@@ -11,7 +11,10 @@ export interface VolumeSummary {
   min: number;
   max: number;
   mean: number;
-  /** For integer data with few distinct values (label maps): voxel count and volume (ml) per value. */
+  /**
+   * For label maps (integer values with a small range, whatever the array type: M&Ms stores its
+   * label files as float64): voxel count and volume (ml) per value.
+   */
   labels?: { label: number; voxels: number; ml: number }[];
 }
 
@@ -21,11 +24,13 @@ export function summarizeVolume(v: Volume): VolumeSummary {
   let min = Infinity;
   let max = -Infinity;
   let sum = 0;
+  let integral = true;
   for (let i = 0; i < v.data.length; i++) {
     const x = v.data[i];
     if (x < min) min = x;
     if (x > max) max = x;
     sum += x;
+    if (integral && !Number.isInteger(x)) integral = false;
   }
   const summary: VolumeSummary = {
     source: v.source ?? "<in memory>",
@@ -37,8 +42,7 @@ export function summarizeVolume(v: Volume): VolumeSummary {
     max,
     mean: sum / v.data.length,
   };
-  const isInteger = !(v.data instanceof Float32Array || v.data instanceof Float64Array);
-  if (isInteger && max - min < MAX_LABELS) summary.labels = labelVolumes(v);
+  if (integral && max - min < MAX_LABELS) summary.labels = labelVolumes(v);
   return summary;
 }
 
