@@ -12,6 +12,17 @@ export class Random {
     this.state = Math.floor(seed) >>> 0;
   }
 
+  /** The generator's whole state: save it in a checkpoint, restore with `Random.fromState`. */
+  getState(): number {
+    return this.state;
+  }
+
+  static fromState(state: number): Random {
+    const r = new Random(0);
+    r.state = state >>> 0;
+    return r;
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
