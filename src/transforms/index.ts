@@ -1,0 +1,3 @@
+export * from "./intensity.js";
+export * from "./resample.js";
+export * from "./augment.js";
