@@ -69,3 +69,38 @@ export function validateVolume(v: Volume, source = v.source ?? "<volume>"): void
   const sp = affineSpacing(v.affine);
   if (sp.some((s) => s === 0)) throw new Error(`${source}: affine is singular (a zero-length voxel axis)`);
 }
+
+/** World position (RAS+ mm) of voxel (i, j, k); fractional indices are fine. */
+export function voxelToWorld(affine: Affine, ijk: readonly number[]): number[] {
+  const [i, j, k] = [ijk[0] ?? 0, ijk[1] ?? 0, ijk[2] ?? 0];
+  return [0, 1, 2].map((r) => affine[r][0] * i + affine[r][1] * j + affine[r][2] * k + affine[r][3]);
+}
+
+/** Determinant of the affine's 3x3 part: 0 means singular, its sign gives the handedness. */
+export function affineDeterminant(affine: Affine): number {
+  const m = affine;
+  return (
+    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+    m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+    m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+  );
+}
+
+/**
+ * Label maps are often stored as floats (M&Ms-2 ground truth is float64). This returns the same
+ * volume with the smallest unsigned (or Int32 for negatives) integer array that holds the labels,
+ * and throws naming `v.source` if a value is not an integer.
+ */
+export function toIntegerLabels(v: Volume): Volume<Uint8Array | Uint16Array | Int32Array> {
+  const src = v.data;
+  let min = 0;
+  let max = 0;
+  for (let n = 0; n < src.length; n++) {
+    const x = src[n];
+    if (!Number.isInteger(x)) throw new Error(`${v.source ?? "<volume>"}: label value ${x} at voxel ${n} is not an integer`);
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  const data = min < 0 || max > 65535 ? Int32Array.from(src) : max > 255 ? Uint16Array.from(src) : Uint8Array.from(src);
+  return { ...v, data };
+}

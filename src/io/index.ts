@@ -1,0 +1,5 @@
+/** Volumes in and out: the Volume type and its conventions, NIfTI-1, DICOM series, file errors. */
+export * from "./volume";
+export * from "./errors";
+export * from "./nifti";
+export * from "./dicom";
