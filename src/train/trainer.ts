@@ -6,6 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
+import { trainableVariables } from "../models/transfer.js";
 import { Random } from "../random.js";
 import { loadTensors, saveTensors } from "./checkpoint.js";
 import { learningRateAt, ScheduledAdam, type Schedule } from "./optimizer.js";
@@ -64,7 +65,7 @@ interface CheckpointMeta {
 
 export async function train(spec: TrainSpec, options: TrainOptions): Promise<TrainResult> {
   const started = performance.now();
-  const variables = spec.variables ?? (spec.model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
+  const variables = spec.variables ?? trainableVariables(spec.model);
   const optimizer = new ScheduledAdam(options.learningRate);
   let rng = new Random(options.seed);
   let history: Record<string, number[]> = { loss: [] };
