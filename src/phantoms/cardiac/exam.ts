@@ -1,9 +1,12 @@
 /**
  * A whole synthetic cine exam: every planned view at end-diastole and end-systole, and writing it
- * to disk in the M&Ms-2 file layout so synthetic and real subjects go through one loader.
+ * to disk in the M&Ms-2 file layout (datasets/mnms2.ts names the files: NNN_SA_ED.nii.gz,
+ * NNN_LA_ED.nii.gz for the 4CH view as in M&Ms-2, NNN_LA_2CH_ED.nii.gz / NNN_LA_3CH_ED.nii.gz for
+ * the views M&Ms-2 lacks, _gt for labels) so synthetic and real subjects go through one loader.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { mnms2Name } from "../../datasets/mnms2.js";
 import { writeNifti } from "../../io/nifti.js";
 import { acquireView, type AcquiredView } from "./acquire.js";
 import type { Phase } from "./anatomy.js";
@@ -24,16 +27,6 @@ export function generateCardiacExam(seed: number, options: ExamOptions = DEFAULT
   return { subject, views };
 }
 
-/**
- * File name of a view in the M&Ms-2 layout: NNN_SA_ED.nii.gz, NNN_LA_ED.nii.gz (the 4CH view, as
- * in M&Ms-2), and, for the views M&Ms-2 does not have, NNN_LA_2CH_ED.nii.gz / NNN_LA_3CH_ED.nii.gz.
- * Label maps add _gt before the extension.
- */
-export function mnms2FileName(id: string, view: ViewName, phase: Phase, labels: boolean): string {
-  const viewPart = view === "SA" ? "SA" : view === "4CH" ? "LA" : `LA_${view}`;
-  return `${id}_${viewPart}_${phase}${labels ? "_gt" : ""}.nii.gz`;
-}
-
 /** Zero-padded subject id as M&Ms-2 uses it ("001"). */
 export function subjectId(index: number): string {
   return String(index).padStart(3, "0");
@@ -46,7 +39,7 @@ export async function writeCardiacExam(dir: string, id: string, exam: CardiacExa
   for (const [view, phases] of Object.entries(exam.views) as [ViewName, Record<Phase, AcquiredView>][]) {
     for (const phase of ["ED", "ES"] as const) {
       for (const labels of [false, true]) {
-        const file = path.join(dir, mnms2FileName(id, view, phase, labels));
+        const file = path.join(dir, mnms2Name(id, view, phase, labels));
         await writeNifti(file, labels ? phases[phase].labels : phases[phase].image);
         written.push(file);
       }
