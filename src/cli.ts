@@ -13,6 +13,15 @@ const USAGE = `usage: anatomy-ssl <command> [options]
 commands:
   info [PATH ...]   backend, package versions, machine; a summary of each NIfTI file or DICOM
                     folder given (default: a seeded demo volume made by the library)
+  reproduce PAPER [--quick] [--data DIR] [--out DIR] [--set KEY=VALUE ...] [--fresh]
+                    run a paper's protocol and write results/PAPER/ (papers: bai2019).
+                    --quick: a few-minute smoke run into results/PAPER-quick/. --data: a real
+                    dataset folder (M&Ms-2 layout) instead of the built-in phantoms. --set:
+                    override any protocol setting (e.g. --set finetune.steps=300 --set
+                    budgets=1,5). Rerunning resumes; --fresh discards earlier cells.
+  data list         the real datasets described in data-manifests/ (source, license, size)
+  data verify DATASET DIR [--all]
+                    check a local copy of a dataset: missing files, checksums, layout
   help              this text
 
 environment:
@@ -50,12 +59,52 @@ async function info(paths: string[]): Promise<void> {
   for (const v of volumes) console.log(formatSummary(summarizeVolume(v)));
 }
 
+async function reproduceCommand(args: string[]): Promise<number> {
+  const [paper, ...rest] = args;
+  if (!paper || paper.startsWith("-")) throw new Error("reproduce: name a paper (bai2019)");
+  const options: { quick: boolean; fresh: boolean; dataDir?: string; outDir?: string; overrides: string[] } = { quick: false, fresh: false, overrides: [] };
+  for (let i = 0; i < rest.length; i++) {
+    const value = () => {
+      const v = rest[++i];
+      if (v === undefined) throw new Error(`reproduce: ${rest[i - 1]} needs a value`);
+      return v;
+    };
+    switch (rest[i]) {
+      case "--quick":
+        options.quick = true;
+        break;
+      case "--fresh":
+        options.fresh = true;
+        break;
+      case "--data":
+        options.dataDir = value();
+        break;
+      case "--out":
+        options.outDir = value();
+        break;
+      case "--set":
+        options.overrides.push(value());
+        break;
+      default:
+        throw new Error(`reproduce: unknown option ${rest[i]}`);
+    }
+  }
+  const { reproduce } = await import("./experiments/reproduce.js");
+  const { outDir, files } = await reproduce(paper, options);
+  console.log(`wrote ${outDir}: ${files.join(", ")}`);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case "info":
       await info(rest);
       return 0;
+    case "data":
+      return (await import("./datasets/command.js")).dataCommand(rest);
+    case "reproduce":
+      return reproduceCommand(rest);
     case undefined:
     case "help":
     case "--help":

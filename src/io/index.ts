@@ -3,3 +3,6 @@ export * from "./volume";
 export * from "./errors";
 export * from "./nifti";
 export * from "./dicom";
+export * from "./orientation";
+export * from "./summary";
+export * from "./png";

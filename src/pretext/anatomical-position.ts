@@ -73,3 +73,12 @@ export function anatomicalPositionTargets(sa: Volume, planes: Plane[], options: 
   }
   return out;
 }
+
+/**
+ * The head and loss this pretext needs: a per-pixel classifier with one channel per class on
+ * top of the U-Net decoder (the U-Net's 1x1 "head" conv), trained with softmax cross-entropy,
+ * as in the paper.
+ */
+export function anatomicalPositionHead(planeCount: number): { channels: number; loss: "ce" } {
+  return { channels: anatomicalPositionClasses(planeCount), loss: "ce" };
+}

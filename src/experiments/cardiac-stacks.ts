@@ -1,0 +1,67 @@
+/**
+ * Short-axis stacks on the training grid, ready for 2D networks: every SA image (ED, ES) of a
+ * subject resampled in-plane to `size` x `size` pixels of `pixel` mm around the stack centre,
+ * intensities normalised per stack, label maps resampled by nearest neighbour, and optionally the
+ * anatomical-position targets (Bai 2019) computed from the subject's long-axis planes.
+ * Works the same for phantoms and real data: everything comes from the files' affines.
+ */
+import type { Phase, SubjectData, ViewName } from "../datasets/types.js";
+import type { Volume } from "../io/volume.js";
+import { anatomicalPositionTargets, ORIENT_2CH, ORIENT_4CH, orientedViewPlane } from "../pretext/anatomical-position.js";
+import { normalizePercentile } from "../transforms/intensity.js";
+import { resampleInPlane, type InPlaneGrid } from "../transforms/resample.js";
+
+export interface Stack {
+  subject: string;
+  phase: Phase;
+  size: number;
+  slices: number;
+  /** slices * size * size, slice-major, x fastest within a slice; values ~[0, 1]. */
+  image: Float32Array;
+  /** Same layout, 0..3, when the subject is labelled. */
+  labels?: Uint8Array;
+  /** Same layout, 0..9 (Bai 2019 tiles), when asked for. */
+  positions?: Uint8Array;
+  /** Geometry of the resampled stack (for 3D surface metrics in mm). */
+  grid: Pick<Volume, "shape" | "spacing" | "affine">;
+}
+
+export interface StackOptions extends InPlaneGrid {
+  /** Load label maps (they must exist). */
+  labels: boolean;
+  /** Compute anatomical-position targets from these long-axis views (they must exist). */
+  positionViews?: ViewName[];
+  tileMm?: number;
+}
+
+const ORIENT: Partial<Record<ViewName, [number, number, number]>> = { "2CH": ORIENT_2CH, "4CH": ORIENT_4CH };
+
+export function prepareStacks(subject: SubjectData, o: StackOptions): Stack[] {
+  const stacks: Stack[] = [];
+  const sa = subject.views.SA;
+  if (!sa) throw new Error(`${subject.dataset} subject ${subject.id}: no short-axis (SA) images`);
+  for (const phase of ["ED", "ES"] as const) {
+    const view = sa[phase];
+    if (!view) throw new Error(`${subject.dataset} subject ${subject.id}: no SA ${phase} image`);
+    const image = resampleInPlane(view.image, o, "linear");
+    const [, , nz] = image.shape;
+    const stack: Stack = { subject: subject.id, phase, size: o.size, slices: nz, image: normalizePercentile(image.data), grid: { shape: image.shape, spacing: image.spacing, affine: image.affine } };
+    if (o.labels) {
+      if (!view.labels) throw new Error(`${subject.dataset} subject ${subject.id}: SA ${phase} has no label map`);
+      stack.labels = Uint8Array.from(resampleInPlane(view.labels, o, "nearest").data);
+    }
+    if (o.positionViews) {
+      const planes = o.positionViews.map((name) => {
+        // Long-axis planes do not move between phases of a cine; use this phase's file if present.
+        const la = subject.views[name]?.[phase] ?? subject.views[name]?.ED;
+        if (!la) throw new Error(`${subject.dataset} subject ${subject.id}: anatomical positions need the ${name} view, which is missing`);
+        const towards = ORIENT[name];
+        if (!towards) throw new Error(`anatomical positions are defined for the 2CH and 4CH views, not ${name}`);
+        return orientedViewPlane(la.image, towards);
+      });
+      stack.positions = anatomicalPositionTargets(image, planes, { tileMm: o.tileMm ?? 30 });
+    }
+    stacks.push(stack);
+  }
+  return stacks;
+}

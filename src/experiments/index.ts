@@ -1,0 +1,12 @@
+export * from "./config.js";
+export * from "./results.js";
+export * from "./tables.js";
+export * from "./figures.js";
+export * from "./cardiac-stacks.js";
+export * from "./batches.js";
+export * from "./segmentation-eval.js";
+export * from "./synthetic-cardiac.js";
+export * from "./reproduce.js";
+export * as bai2019 from "./papers/bai2019.js";
+export * from "./papers/bai2019-config.js";
+export { PAPER_CLAIM as BAI2019_PAPER_CLAIM, writeBai2019Report } from "./papers/bai2019-report.js";

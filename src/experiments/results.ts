@@ -1,0 +1,109 @@
+/**
+ * The results store: one JSONL file per paper. Each finished protocol cell (method x label budget
+ * x seed) is appended in a single write: its per-subject metric rows, then a "cell" record that
+ * marks it complete. A rerun skips complete cells, so an interrupted run resumes where it stopped
+ * and ends with the same table as an uninterrupted one. Rows of a cell whose marker never made it
+ * to disk (the run was killed mid-write) are reported and dropped, never silently mixed in.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+/** One metric value: the unit of every table and figure. */
+export interface ResultRow {
+  paper: string;
+  method: string;
+  budget: number;
+  seed: number;
+  subject: string;
+  phase: string;
+  /** "LV", "MYO", "RV", or "mean". */
+  label: string;
+  metric: "dice" | "hd95" | "assd";
+  value: number;
+}
+
+/** Marks a cell complete and records how it was made. */
+export interface CellRecord {
+  paper: string;
+  method: string;
+  budget: number;
+  seed: number;
+  /** Labelled training subjects used (ids), so the draw can be audited. */
+  trainSubjects: string[];
+  steps: number;
+  seconds: number;
+  finishedAt: string;
+  /** One predicted test slice (base64 of size*size label bytes), for the example figure. */
+  example?: { subject: string; phase: string; slice: number; size: number; labels: string };
+}
+
+type Line = ({ type: "row" } & ResultRow) | ({ type: "cell" } & CellRecord);
+
+export const cellKey = (c: { method: string; budget: number; seed: number }) => `${c.method}|${c.budget}|${c.seed}`;
+
+export class ResultsStore {
+  constructor(readonly file: string) {}
+
+  /** Complete cells and their rows; incomplete trailing data is reported via `warn` and ignored. */
+  load(warn: (message: string) => void = (m) => console.error(m)): { cells: Map<string, CellRecord>; rows: ResultRow[] } {
+    const cells = new Map<string, CellRecord>();
+    const rows: ResultRow[] = [];
+    if (!fs.existsSync(this.file)) return { cells, rows };
+    const text = fs.readFileSync(this.file, "utf8");
+    const lines = text.split("\n");
+    if (lines[lines.length - 1] !== "") warn(`${this.file}: last line is incomplete (interrupted write); it will be recomputed`);
+    let pending: ResultRow[] = [];
+    lines.slice(0, -1).forEach((raw, i) => {
+      if (raw.trim() === "") return;
+      let line: Line;
+      try {
+        line = JSON.parse(raw) as Line;
+      } catch {
+        throw new Error(`${this.file}:${i + 1}: not valid JSON; the results file is damaged (delete it to start over)`);
+      }
+      if (line.type === "row") pending.push(stripType(line));
+      else if (line.type === "cell") {
+        const cell = stripType(line);
+        const mismatched = pending.filter((r) => cellKey(r) !== cellKey(cell));
+        if (mismatched.length > 0) throw new Error(`${this.file}:${i + 1}: rows of cell ${cellKey(mismatched[0])} precede the marker of ${cellKey(cell)}; the file is damaged`);
+        cells.set(cellKey(cell), cell);
+        rows.push(...pending);
+        pending = [];
+      } else throw new Error(`${this.file}:${i + 1}: unknown record type`);
+    });
+    if (pending.length > 0) warn(`${this.file}: ${pending.length} rows of an unfinished cell (${cellKey(pending[0])}) ignored; it will be recomputed`);
+    return { cells, rows };
+  }
+
+  /** Append one complete cell: rows then marker, in one write. */
+  appendCell(cell: CellRecord, rows: ResultRow[]): void {
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    for (const r of rows) if (cellKey(r) !== cellKey(cell)) throw new Error(`appendCell: row of ${cellKey(r)} in cell ${cellKey(cell)}`);
+    const text = [...rows.map((r) => ({ type: "row", ...r })), { type: "cell", ...cell }].map((l) => JSON.stringify(l)).join("\n") + "\n";
+    this.repairTail();
+    fs.appendFileSync(this.file, text);
+  }
+
+  /**
+   * Cut the file back to the end of its last complete cell: rows of an interrupted cell (and a
+   * torn last line) must not be merged into the cell when it is recomputed and appended again.
+   */
+  private repairTail(): void {
+    if (!fs.existsSync(this.file)) return;
+    const text = fs.readFileSync(this.file, "utf8");
+    let end = 0;
+    let start = 0;
+    while (start < text.length) {
+      const nl = text.indexOf("\n", start);
+      if (nl < 0) break;
+      if (text.startsWith('{"type":"cell"', start)) end = nl + 1;
+      start = nl + 1;
+    }
+    if (end !== text.length) fs.writeFileSync(this.file, text.slice(0, end));
+  }
+}
+
+function stripType<T extends { type: string }>(line: T): Omit<T, "type"> {
+  const { type: _type, ...rest } = line;
+  return rest;
+}

@@ -1,0 +1,114 @@
+/**
+ * Tables are views of the result rows. Aggregation is two-level, as in the papers: per seed, the
+ * mean over test subjects and phases; then mean +- sd (and a 95% CI) of those per-seed values
+ * across seeds. Paired tests compare two methods on the same test subjects, phases and seeds.
+ */
+import { summarize, wilcoxonSignedRank, type Summary } from "../metrics/stats.js";
+import type { ResultRow } from "./results.js";
+
+export interface CellSummary {
+  method: string;
+  budget: number;
+  label: string;
+  metric: ResultRow["metric"];
+  summary: Summary;
+}
+
+const groupBy = <T>(xs: T[], key: (x: T) => string): Map<string, T[]> => {
+  const m = new Map<string, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    const list = m.get(k);
+    if (list) list.push(x);
+    else m.set(k, [x]);
+  }
+  return m;
+};
+
+const finiteMean = (xs: number[]): number => {
+  const f = xs.filter(Number.isFinite);
+  return f.length ? f.reduce((a, b) => a + b, 0) / f.length : NaN;
+};
+
+/** mean +- sd across seeds of the per-seed subject means, for every method x budget x label x metric. */
+export function summarizeCells(rows: ResultRow[]): CellSummary[] {
+  const out: CellSummary[] = [];
+  for (const group of groupBy(rows, (r) => `${r.method}|${r.budget}|${r.label}|${r.metric}`).values()) {
+    const perSeed = [...groupBy(group, (r) => String(r.seed)).values()].map((g) => finiteMean(g.map((r) => r.value)));
+    const { method, budget, label, metric } = group[0];
+    out.push({ method, budget, label, metric, summary: summarize(perSeed) });
+  }
+  return out.sort((a, b) => a.method.localeCompare(b.method) || a.budget - b.budget || a.label.localeCompare(b.label) || a.metric.localeCompare(b.metric));
+}
+
+export interface PairedComparison {
+  method: string;
+  baseline: string;
+  budget: number;
+  /** Mean of (method - baseline) over paired (seed, subject, phase). */
+  meanDifference: number;
+  pairs: number;
+  pValue: number;
+  statistic: number;
+}
+
+/**
+ * Paired Wilcoxon signed-rank test of `method` against `baseline` on mean Dice, paired by
+ * (seed, subject, phase): the same test image segmented by two models trained on the same
+ * labelled subjects with the same seed.
+ */
+export function pairedComparisons(rows: ResultRow[], baseline: string, metric: ResultRow["metric"] = "dice", label = "mean"): PairedComparison[] {
+  const picked = rows.filter((r) => r.metric === metric && r.label === label);
+  const key = (r: ResultRow) => `${r.budget}|${r.seed}|${r.subject}|${r.phase}`;
+  const base = new Map(picked.filter((r) => r.method === baseline).map((r) => [key(r), r.value]));
+  const out: PairedComparison[] = [];
+  for (const [k, group] of groupBy(picked.filter((r) => r.method !== baseline), (r) => `${r.method}|${r.budget}`)) {
+    const x: number[] = [];
+    const y: number[] = [];
+    for (const r of group) {
+      const b = base.get(key(r));
+      if (b === undefined) continue;
+      x.push(r.value);
+      y.push(b);
+    }
+    if (x.length === 0) continue;
+    const w = wilcoxonSignedRank(x, y);
+    const [method, budget] = k.split("|");
+    out.push({ method, baseline, budget: Number(budget), meanDifference: finiteMean(x.map((v, i) => v - y[i])), pairs: x.length, pValue: w.pValue, statistic: w.statistic });
+  }
+  return out.sort((a, b) => a.budget - b.budget || a.method.localeCompare(b.method));
+}
+
+const fmt = (s: Summary, digits: number) => (s.n === 0 ? "n/a" : `${s.mean.toFixed(digits)} ± ${Number.isFinite(s.sd) ? s.sd.toFixed(digits) : "–"}`);
+
+/**
+ * A markdown table: one row per method x budget, columns = labels (Dice) and mean HD95/ASSD.
+ * `methods` fixes the row order.
+ */
+export function markdownTable(summaries: CellSummary[], methods: string[], labels: string[]): string {
+  const find = (m: string, b: number, label: string, metric: ResultRow["metric"]) => summaries.find((s) => s.method === m && s.budget === b && s.label === label && s.metric === metric);
+  const budgets = [...new Set(summaries.map((s) => s.budget))].sort((a, b) => a - b);
+  const header = ["labelled subjects", "method", ...labels.map((l) => `Dice ${l}`), "HD95 mean (mm)", "ASSD mean (mm)", "seeds"];
+  const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
+  for (const b of budgets) {
+    for (const m of methods) {
+      const dice = labels.map((l) => find(m, b, l, "dice"));
+      if (dice.every((d) => !d)) continue;
+      const hd = find(m, b, "mean", "hd95");
+      const as = find(m, b, "mean", "assd");
+      const cells = [String(b), m, ...dice.map((d) => (d ? fmt(d.summary, 3) : "")), hd ? fmt(hd.summary, 1) : "", as ? fmt(as.summary, 2) : "", String(dice[0]?.summary.n ?? "")];
+      lines.push(`| ${cells.join(" | ")} |`);
+    }
+  }
+  return lines.join("\n");
+}
+
+/** Flat CSV of the summaries. */
+export function summariesCsv(summaries: CellSummary[]): string {
+  const lines = ["method,budget,label,metric,n_seeds,mean,sd,ci95_low,ci95_high,excluded"];
+  for (const s of summaries) {
+    const x = s.summary;
+    lines.push([s.method, s.budget, s.label, s.metric, x.n, x.mean, x.sd, x.ciLow, x.ciHigh, x.excluded].join(","));
+  }
+  return lines.join("\n") + "\n";
+}

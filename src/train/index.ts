@@ -1,0 +1,5 @@
+export * from "./losses.js";
+export * from "./optimizer.js";
+export * from "./checkpoint.js";
+export * from "./progress.js";
+export * from "./trainer.js";

@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { test } from "node:test";
+import { applyOverrides } from "../src/experiments/config.js";
+import { ResultsStore, type CellRecord, type ResultRow } from "../src/experiments/results.js";
+import { markdownTable, pairedComparisons, summarizeCells } from "../src/experiments/tables.js";
+
+const tmpFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "anatomy-ssl-store-")), "rows.jsonl");
+const cell = (method: string, budget: number, seed: number): CellRecord => ({ paper: "p", method, budget, seed, trainSubjects: ["001"], steps: 1, seconds: 1, finishedAt: "t" });
+const row = (method: string, budget: number, seed: number, subject: string, value: number, label = "mean"): ResultRow => ({ paper: "p", method, budget, seed, subject, phase: "ED", label, metric: "dice", value });
+
+test("the store keeps complete cells and reports (then repairs) an interrupted write", () => {
+  const file = tmpFile();
+  const store = new ResultsStore(file);
+  store.appendCell(cell("scratch", 1, 1), [row("scratch", 1, 1, "a", 0.5)]);
+  // A run killed mid-write leaves rows without their cell marker and a torn last line.
+  fs.appendFileSync(file, JSON.stringify({ type: "row", ...row("ssl-all", 1, 1, "a", 0.9) }) + "\n" + '{"type":"row","pap');
+  const warnings: string[] = [];
+  const { cells, rows } = store.load((w) => warnings.push(w));
+  assert.deepEqual([...cells.keys()], ["scratch|1|1"]);
+  assert.equal(rows.length, 1);
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0], /last line is incomplete/);
+  assert.match(warnings[1], /1 rows of an unfinished cell \(ssl-all\|1\|1\) ignored/);
+  // The rerun appends the recomputed cell after repairing the torn line.
+  store.appendCell(cell("ssl-all", 1, 1), [row("ssl-all", 1, 1, "a", 0.8)]);
+  const again = store.load((w) => {
+    throw new Error(`no warning expected after the repair, got: ${w}`);
+  });
+  assert.deepEqual([...again.cells.keys()].sort(), ["scratch|1|1", "ssl-all|1|1"]);
+  assert.deepEqual(again.rows.map((r) => r.value), [0.5, 0.8]);
+});
+
+test("a damaged line in the middle is an error naming the file and line", () => {
+  const file = tmpFile();
+  fs.writeFileSync(file, "not json\n");
+  assert.throws(() => new ResultsStore(file).load(), new RegExp(`${path.basename(file)}:1: not valid JSON`));
+});
+
+test("overrides parse to the type they replace and reject unknown keys", () => {
+  const base = { steps: 10, lr: 0.1, name: "x", on: false, budgets: [1, 2], inner: { depth: 3 } };
+  const c = applyOverrides(base, ["steps=20", "budgets=1,5,10", "inner.depth=4", "on=true", "name=y"]);
+  assert.deepEqual(c, { steps: 20, lr: 0.1, name: "y", on: true, budgets: [1, 5, 10], inner: { depth: 4 } });
+  assert.equal(base.steps, 10, "the default is not modified");
+  assert.throws(() => applyOverrides(base, ["step=3"]), /no such setting; known here: steps, lr, name, on, budgets, inner/);
+  assert.throws(() => applyOverrides(base, ["steps=abc"]), /'abc' is not a number/);
+  assert.throws(() => applyOverrides(base, ["inner=3"]), /cannot override an object/);
+});
+
+test("tables: per-seed means, then mean and sd across seeds; paired tests pair the same images", () => {
+  const rows: ResultRow[] = [];
+  // scratch: seed 1 subjects 0.6, 0.8 (mean 0.7); seed 2: 0.5, 0.7 (mean 0.6). SSL +0.1 on each image.
+  for (const [seed, values] of [[1, [0.6, 0.8]], [2, [0.5, 0.7]]] as const) {
+    values.forEach((v, i) => {
+      rows.push(row("scratch", 5, seed, `s${i}`, v));
+      rows.push(row("ssl-all", 5, seed, `s${i}`, v + 0.1));
+    });
+  }
+  const s = summarizeCells(rows);
+  const scratch = s.find((x) => x.method === "scratch")!.summary;
+  assert.ok(Math.abs(scratch.mean - 0.65) < 1e-12);
+  assert.ok(Math.abs(scratch.sd - Math.SQRT1_2 * 0.1) < 1e-12); // sd of {0.7, 0.6}
+  assert.equal(scratch.n, 2);
+  const [p] = pairedComparisons(rows, "scratch");
+  assert.equal(p.pairs, 4);
+  assert.ok(Math.abs(p.meanDifference - 0.1) < 1e-12);
+  // Four positive differences, all tied in size: normal approximation; no exact table applies.
+  assert.ok(p.pValue > 0 && p.pValue < 0.2);
+  const md = markdownTable(s, ["scratch", "ssl-all"], ["mean"]);
+  assert.match(md, /\| 5 \| scratch \| 0\.650 ± 0\.071 \|/);
+  assert.match(md, /\| 5 \| ssl-all \| 0\.750 ± 0\.071 \|/);
+});

@@ -1,0 +1,68 @@
+// The reproduce command end to end at a tiny scale: a run killed after its first finished cell
+// and restarted ends with the same table as an uninterrupted run; a changed config is refused.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { test } from "node:test";
+
+const cli = path.resolve(__dirname, "../src/cli.js");
+const TINY = [
+  "syntheticSubjects=8", "labelledPool=2", "testSubjects=2", "exam.matrix=32", "exam.pixel=5", "size=32", "pixel=5",
+  "unet.depth=3", "unet.baseFilters=4", "batch=2", "pretrain.steps=4", "finetune.steps=3", "budgets=1,2", "seeds=1",
+].flatMap((s) => ["--set", s]);
+
+function env(cache: string): NodeJS.ProcessEnv {
+  return { ...process.env, ANATOMY_SSL_CACHE: cache, ANATOMY_SSL_QUIET: "1", ANATOMY_SSL_BACKEND: process.env.ANATOMY_SSL_BACKEND ?? "" };
+}
+
+function runToEnd(out: string, cache: string, extra: string[] = []) {
+  return spawnSync(process.execPath, [cli, "reproduce", "bai2019", "--quick", "--out", out, ...TINY, ...extra], { env: env(cache), encoding: "utf8", timeout: 300_000 });
+}
+
+/** Start a run and SIGKILL it as soon as the store holds one complete cell. */
+async function runAndKillAfterFirstCell(out: string, cache: string): Promise<void> {
+  const child = spawn(process.execPath, [cli, "reproduce", "bai2019", "--quick", "--out", out, ...TINY], { env: env(cache), stdio: "ignore" });
+  const store = path.join(out, "rows.jsonl");
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const cells = fs.existsSync(store) ? (fs.readFileSync(store, "utf8").match(/"type":"cell"/g) ?? []).length : 0;
+      if (cells >= 1) {
+        clearInterval(timer);
+        child.kill("SIGKILL");
+      }
+    }, 20);
+    child.on("exit", (code, signal) => {
+      clearInterval(timer);
+      if (signal === "SIGKILL") resolve();
+      else reject(new Error(`the run finished (code ${code}) before it could be interrupted`));
+    });
+  });
+}
+
+test("reproduce: an interrupted run resumes to the same table as an uninterrupted one", { timeout: 600_000 }, async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "anatomy-ssl-reproduce-"));
+  const whole = runToEnd(path.join(root, "whole"), path.join(root, "cache-a"));
+  assert.equal(whole.status, 0, whole.stderr);
+
+  const out = path.join(root, "interrupted");
+  await runAndKillAfterFirstCell(out, path.join(root, "cache-b"));
+  const cellsBefore = (fs.readFileSync(path.join(out, "rows.jsonl"), "utf8").match(/"type":"cell"/g) ?? []).length;
+  assert.ok(cellsBefore >= 1 && cellsBefore < 8, `${cellsBefore} cells before the kill`);
+  assert.ok(!fs.existsSync(path.join(out, "table.md")), "no table written by the killed run");
+  const resumed = runToEnd(out, path.join(root, "cache-b"));
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const run = JSON.parse(fs.readFileSync(path.join(out, "run.json"), "utf8"));
+  assert.equal(run.thisInvocation.cellsSkipped, cellsBefore);
+  for (const file of ["table.md", "summary.csv", "paired-tests.csv"]) {
+    assert.equal(fs.readFileSync(path.join(out, file), "utf8"), fs.readFileSync(path.join(root, "whole", file), "utf8"), file);
+  }
+  const table = fs.readFileSync(path.join(out, "table.md"), "utf8");
+  for (const m of ["scratch", "ssl-decoder", "ssl-all", "ssl-multitask"]) assert.match(table, new RegExp(`\\| 2 \\| ${m} \\|`));
+
+  // Another configuration in the same folder is refused rather than mixed in.
+  const changed = runToEnd(out, path.join(root, "cache-b"), ["--set", "finetune.steps=4"]);
+  assert.notEqual(changed.status, 0);
+  assert.match(changed.stderr, /made with another configuration; rerun with --fresh/);
+});
