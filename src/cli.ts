@@ -13,7 +13,7 @@ const USAGE = `usage: anatomy-ssl <command> [options]
 commands:
   info [PATH ...]   backend, package versions, machine; a summary of each NIfTI file or DICOM
                     folder given (default: a seeded demo volume made by the library)
-  reproduce PAPER [--quick] [--data DIR] [--out DIR] [--set KEY=VALUE ...] [--fresh]
+  reproduce PAPER|all [--quick] [--data DIR] [--out DIR] [--set KEY=VALUE ...] [--fresh]
                     run a paper's protocol and write results/PAPER/ (papers: bai2019).
                     --quick: a few-minute smoke run into results/PAPER-quick/. --data: a real
                     dataset folder (M&Ms-2 layout) instead of the built-in phantoms. --set:
@@ -61,7 +61,7 @@ async function info(paths: string[]): Promise<void> {
 
 async function reproduceCommand(args: string[]): Promise<number> {
   const [paper, ...rest] = args;
-  if (!paper || paper.startsWith("-")) throw new Error("reproduce: name a paper (bai2019)");
+  if (!paper || paper.startsWith("-")) throw new Error("reproduce: name a paper (bai2019) or all");
   const options: { quick: boolean; fresh: boolean; dataDir?: string; outDir?: string; overrides: string[] } = { quick: false, fresh: false, overrides: [] };
   for (let i = 0; i < rest.length; i++) {
     const value = () => {
@@ -89,9 +89,11 @@ async function reproduceCommand(args: string[]): Promise<number> {
         throw new Error(`reproduce: unknown option ${rest[i]}`);
     }
   }
-  const { reproduce } = await import("./experiments/reproduce.js");
-  const { outDir, files } = await reproduce(paper, options);
-  console.log(`wrote ${outDir}: ${files.join(", ")}`);
+  const { reproduce, PAPERS } = await import("./experiments/reproduce.js");
+  for (const p of paper === "all" ? PAPERS : [paper]) {
+    const { outDir, files } = await reproduce(p, options);
+    console.log(`wrote ${outDir}: ${files.join(", ")}`);
+  }
   return 0;
 }
 

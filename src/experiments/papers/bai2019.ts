@@ -6,7 +6,8 @@
  *   scratch        random init, segmentation loss
  *   ssl-decoder    pretrained weights, encoder frozen, decoder + new head trained  (SSL+Decoder)
  *   ssl-all        pretrained weights, everything fine-tuned                        (SSL+All)
- *   ssl-multitask  pretrained weights, segmentation + pretext loss together         (SSL+MultiTask)
+ *   ssl-multitask  pretrained weights, segmentation + pretext loss on the same labelled
+ *                  slices, two heads (channels 0-3 segmentation, 4-13 positions)      (SSL+MultiTask)
  *
  * All pretrained modes take every weight but the head (the pretext network is a whole U-Net).
  * One pretraining run (seed pretrain.seed) serves all fine-tuning seeds; each fine-tuning seed
@@ -103,8 +104,8 @@ export async function pretrainBai2019(config: Bai2019Config, data: Bai2019Data, 
   const result = await train(
     {
       model,
-      sample: (rng) => sampleBatch(data.pretext, "positions", config.batch, rng, config.augment),
-      loss: (b) => segmentationLoss("ce", model.apply(b.x, { training: true }) as tf.Tensor4D, b.y as tf.Tensor3D),
+      sample: (rng) => sampleBatch(data.pretext, ["positions"], config.batch, rng, config.augment),
+      loss: (b) => segmentationLoss("ce", model.apply(b.x, { training: true }) as tf.Tensor4D, b.positions as tf.Tensor3D),
     },
     { steps: config.pretrain.steps, learningRate: config.pretrain.learningRate, seed: config.pretrain.seed, checkpointFile: `${file}.ckpt`, checkpointEvery: 100, label: "pretrain anatomical positions" },
   );
@@ -141,17 +142,14 @@ export async function runBai2019Cell(config: Bai2019Config, data: Bai2019Data, p
   const result = await train(
     {
       model,
-      sample: (rng) => {
-        const seg = sampleBatch(labelledStacks, "labels", config.batch, rng, config.augment);
-        if (!multitask) return seg;
-        const pos = sampleBatch(data.pretext, "positions", config.batch, rng, config.augment);
-        return { x: seg.x, y: seg.y, px: pos.x, py: pos.y };
-      },
+      // SSL+MultiTask trains both heads on the same labelled slices (they have long-axis planes
+      // too, so their anatomical positions are known): one forward pass, two losses.
+      sample: (rng) => sampleBatch(labelledStacks, multitask ? ["labels", "positions"] : ["labels"], config.batch, rng, config.augment),
       loss: (b, log) => {
-        const seg = segmentationLoss("ce+dice", segLogits(model.apply(b.x, { training: true }) as tf.Tensor4D), b.y as tf.Tensor3D);
+        const logits = model.apply(b.x, { training: true }) as tf.Tensor4D;
+        const seg = segmentationLoss("ce+dice", segLogits(logits), b.labels as tf.Tensor3D);
         if (!multitask) return seg;
-        const posLogits = (model.apply(b.px, { training: true }) as tf.Tensor4D).slice([0, 0, 0, SEG_CLASSES], [-1, -1, -1, -1]) as tf.Tensor4D;
-        const pos = segmentationLoss("ce", posLogits, b.py as tf.Tensor3D);
+        const pos = segmentationLoss("ce", logits.slice([0, 0, 0, SEG_CLASSES], [-1, -1, -1, -1]) as tf.Tensor4D, b.positions as tf.Tensor3D);
         log("segmentation", seg);
         log("pretext", pos);
         return seg.add(pos.mul(config.multitaskWeight)) as tf.Scalar;
