@@ -8,3 +8,4 @@ export {
 export { axialSlice, sliceAxisCodes } from "./slice.js";
 export { discreteColourscale, LABEL_COLOURS, labelColour, showSlice, sliceFigure, type SliceFigureOptions } from "./overlay.js";
 export { showTable, tableHtml, type TableLike, type TableOptions } from "./table.js";
+export * from "./cardiac.js";
