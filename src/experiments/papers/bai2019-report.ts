@@ -70,10 +70,14 @@ export function writeBai2019Report(input: Bai2019ReportInput): string[] {
     const ex = examples[0]?.example;
     if (ex) {
       const image = st.image.subarray(ex.slice * area, (ex.slice + 1) * area);
-      tiles.push({ image }, { image, labels: st.labels!.subarray(ex.slice * area, (ex.slice + 1) * area) });
-      for (const b of exampleBudgets) for (const m of methods) {
-        const c = examples.find((e) => e.method === m && e.budget === b);
-        if (c?.example) tiles.push({ image, labels: new Uint8Array(Buffer.from(c.example.labels, "base64")) });
+      const truth = st.labels!.subarray(ex.slice * area, (ex.slice + 1) * area);
+      // One row per budget: image, ground truth, then each method's prediction.
+      for (const b of exampleBudgets) {
+        tiles.push({ image }, { image, labels: truth });
+        for (const m of methods) {
+          const c = examples.find((e) => e.method === m && e.budget === b);
+          tiles.push(c?.example ? { image, labels: new Uint8Array(Buffer.from(c.example.labels, "base64")) } : { image: new Float32Array(area) });
+        }
       }
       write("examples.png", montagePng(tiles, st.size, 2 + methods.length, 3));
     }
@@ -135,7 +139,7 @@ function readme(input: Bai2019ReportInput, summaries: CellSummary[], paired: Pai
   for (const p of paired) lines.push(`| ${p.budget} | ${METHOD_LABEL[p.method] ?? p.method} | ${p.meanDifference >= 0 ? "+" : ""}${f3(p.meanDifference)} | ${p.pairs} | ${pFmt(p.pValue)} |`);
   lines.push("", "## Figures", "");
   lines.push(pngProblem ? `- dice-vs-budget.html (interactive). No PNG: ${pngProblem}.` : "- ![Dice vs budget](dice-vs-budget.png) (interactive: dice-vs-budget.html)");
-  lines.push("- examples.png: a test slice; columns: image, ground truth, then each method (" + config.methods.map((m) => METHOD_LABEL[m] ?? m).join(", ") + ") at the smallest budget, then at " + PAPER_CLAIM.budget + " subjects (first seed). Red LV, green myocardium, blue RV.");
+  lines.push("- examples.png: a test slice (first seed); one row per budget (the smallest, then " + PAPER_CLAIM.budget + " subjects); columns: image, ground truth, then " + config.methods.map((m) => METHOD_LABEL[m] ?? m).join(", ") + ". Red LV, green myocardium, blue RV.");
   lines.push("- pretext-tiles.png: the pretext targets: SA slices (base, mid, apex) and their 9 anatomical-position tiles from the 2CH/4CH planes.", "");
   lines.push("## What was run", "");
   const t = input.runInfo as { wallSeconds?: number; backend?: string; machine?: { cpu: string; cores: number } };
