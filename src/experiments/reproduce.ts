@@ -47,22 +47,31 @@ export async function reproduce(paper: string, options: ReproduceOptions = {}): 
   const { data, summary } = await runBai2019(config, store, { dataDir: options.dataDir });
   const { rows, cells } = store.load();
   const finished = new Date();
+  // A resumed run is several invocations: keep them all, so the README states the total time.
+  const invocation = { started: started.toISOString(), finished: finished.toISOString(), wallSeconds: (finished.getTime() - started.getTime()) / 1000, gitCommit: gitCommit(), ...summary };
+  const invocations = [...previousInvocations(path.join(outDir, "run.json")), invocation];
   const runInfo = {
     paper,
     quick: Boolean(options.quick),
     overrides,
     data: data.dataDescription,
-    started: started.toISOString(),
-    finished: finished.toISOString(),
-    wallSeconds: (finished.getTime() - started.getTime()) / 1000,
-    thisInvocation: summary,
+    wallSeconds: invocations.reduce((t, i) => t + i.wallSeconds, 0),
+    invocations,
     cellSeconds: [...cells.values()].map((c) => ({ method: c.method, budget: c.budget, seed: c.seed, seconds: Math.round(c.seconds * 10) / 10, steps: c.steps })),
     backend: describeBackend(backend),
     packages: packageVersions(),
     machine: machineInfo(),
-    gitCommit: gitCommit(),
     config,
   };
   const files = writeBai2019Report({ outDir, config, overrides, quick: Boolean(options.quick), rows, cells: [...cells.values()], tilesStack: data.pretext[0], exampleStack: data.test[0], runInfo });
   return { outDir, files: ["rows.jsonl", "config.json", ...files] };
+}
+
+/** Invocations recorded in an earlier run.json of the same configuration (empty if none). */
+function previousInvocations(file: string): ({ wallSeconds: number } & Record<string, unknown>)[] {
+  if (!fs.existsSync(file)) return [];
+  const previous = JSON.parse(fs.readFileSync(file, "utf8")) as { invocations?: ({ wallSeconds: number } & Record<string, unknown>)[]; wallSeconds?: number; started?: string; finished?: string; thisInvocation?: object; gitCommit?: string };
+  if (previous.invocations) return previous.invocations;
+  // run.json written before invocations were recorded: one invocation.
+  return previous.wallSeconds !== undefined ? [{ started: previous.started, finished: previous.finished, wallSeconds: previous.wallSeconds, gitCommit: previous.gitCommit, ...previous.thisInvocation }] : [];
 }

@@ -126,6 +126,14 @@ function readme(input: Bai2019ReportInput, summaries: CellSummary[], paired: Pai
     const hi = budgets[budgets.length - 1];
     const trend = hi <= PAPER_CLAIM.budget ? "" : gain(hi) < gain(PAPER_CLAIM.budget) ? ` It shrinks from ${PAPER_CLAIM.budget} to ${hi} subjects, as in the paper.` : ` It does not shrink from ${PAPER_CLAIM.budget} to ${hi} subjects, unlike the paper.`;
     lines.push(`Gain of the best SSL mode over scratch by budget: ${budgets.map((b) => `${b}: ${f3(gain(b))}`).join(", ")}.${trend}`, "");
+    // Is fine-tuning converged and stable? If the scratch curve is not monotone in the budget, or
+    // seeds disagree wildly, the comparison says more about optimisation noise than about labels.
+    const scratchCurve = budgets.map((b) => diceOf(summaries, "scratch", b)?.mean ?? NaN);
+    const drops = budgets.slice(1).filter((_, i) => scratchCurve[i + 1] < scratchCurve[i] - 0.02);
+    const worstSd = Math.max(...summaries.filter((x) => x.metric === "dice" && Number.isFinite(x.summary.sd)).map((x) => x.summary.sd));
+    if (drops.length > 0 || worstSd > 0.2) {
+      lines.push(`**Stability warning:** ${drops.length > 0 ? `scratch Dice does not rise monotonically with labelled subjects (${budgets.map((b, i) => `${b}: ${f3(scratchCurve[i])}`).join(", ")})` : "scratch Dice rises with labelled subjects"}${worstSd > 0.2 ? `, and seeds disagree by up to sd ${f3(worstSd)} on a class's Dice (some runs miss a structure entirely)` : ""}. Fine-tuning for ${config.finetune.steps} steps is not converged at this scale; read the SSL-vs-scratch differences as "pretrained starts train faster and more reliably", not as a converged comparison. A longer schedule (--set finetune.steps=...) is the next experiment.`, "");
+    }
     const s1 = diceOf(summaries, "scratch", lo);
     const s20 = diceOf(summaries, "scratch", hi);
     if (s1 && s20) lines.push(`Sanity check (is the data hard enough to test the claim?): scratch at ${lo} subject${lo === 1 ? "" : "s"} ${f3(s1.mean)} vs at ${hi} subjects ${f3(s20.mean)}: ${s20.mean - s1.mean > 0.05 ? "clearly lower, so label scarcity matters here" : "NOT clearly lower: the task may be too easy to show an SSL benefit"}.`, "");
@@ -150,7 +158,8 @@ function readme(input: Bai2019ReportInput, summaries: CellSummary[], paired: Pai
   lines.push(`- Fine-tuning: ${config.finetune.steps} steps, batch ${config.batch}, Adam ${config.finetune.learningRate}, cross-entropy + soft Dice; SSL+MultiTask adds the pretext loss (weight ${config.multitaskWeight}) on the same labelled slices, through a second set of output channels. No validation set and no early stopping: a fixed step count, never tuned on the test set.`);
   lines.push(`- Budgets ${config.budgets.join(", ")} labelled subjects × seeds ${config.seeds.join(", ")} (each seed draws its own nested labelled subsets and initialisation).`);
   lines.push(`- Metrics: 3D Dice per class, HD95 and ASSD in mm with the stack's spacing (in-plane ${config.pixel} mm, slice spacing from the data).`);
-  if (t.wallSeconds !== undefined) lines.push(`- Wall time ${(t.wallSeconds / 60).toFixed(1)} min on ${t.machine?.cpu ?? "?"} (${t.machine?.cores ?? "?"} cores), backend ${t.backend ?? "?"}; details in run.json.`);
+  const n = (input.runInfo as { invocations?: unknown[] }).invocations?.length ?? 1;
+  if (t.wallSeconds !== undefined) lines.push(`- Wall time ${(t.wallSeconds / 60).toFixed(1)} min${n > 1 ? ` over ${n} invocations (resumed)` : ""} on ${t.machine?.cpu ?? "?"} (${t.machine?.cores ?? "?"} cores), backend ${t.backend ?? "?"}; details in run.json.`);
   lines.push("", "## Caveats", "");
   lines.push("- Short, fixed training: a pretrained network may win by converging faster rather than by better features; a longer schedule could narrow the gap.");
   lines.push("- tfjs's BatchNormalization keeps using batch statistics in training mode when frozen, so SSL+Decoder's encoder BN statistics adapt; its convolutions stay frozen.");
