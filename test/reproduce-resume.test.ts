@@ -54,7 +54,8 @@ test("reproduce: an interrupted run resumes to the same table as an uninterrupte
   const resumed = runToEnd(out, path.join(root, "cache-b"));
   assert.equal(resumed.status, 0, resumed.stderr);
   const run = JSON.parse(fs.readFileSync(path.join(out, "run.json"), "utf8"));
-  assert.equal(run.thisInvocation.cellsSkipped, cellsBefore);
+  assert.equal(run.invocations.length, 1, "the killed run wrote no run.json");
+  assert.equal(run.invocations[0].cellsSkipped, cellsBefore);
   for (const file of ["table.md", "summary.csv", "paired-tests.csv"]) {
     assert.equal(fs.readFileSync(path.join(out, file), "utf8"), fs.readFileSync(path.join(root, "whole", file), "utf8"), file);
   }
