@@ -36,8 +36,9 @@ import * as wasm from "@tensorflow/tfjs-backend-wasm";
 const MAX_THREADS = 8;
 
 /**
- * Default when ANATOMY_SSL_WASM_THREADS is unset: every core (capped), because 2 threads were
- * measured faster than 1 on the U-Net training step (bench/README.md). "1" would mean off.
+ * Default when ANATOMY_SSL_WASM_THREADS is unset: one thread per core (capped). On 2 cores the
+ * U-Net training step took 2.46 s with 2 threads vs 2.96 s with 1 (bench/README.md); only the
+ * XNNPACK kernels (conv, matMul) use the extra threads.
  */
 function defaultThreads(): number {
   return Math.min(os.availableParallelism(), MAX_THREADS);
@@ -65,8 +66,8 @@ function threadedBuildFiles(): { workerSource: string; gluePath: string } | Erro
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path.join(path.dirname(gluePath), "tfjs-backend-wasm-threaded-simd.worker.js")) as { wasmWorkerContents?: unknown };
     if (typeof mod.wasmWorkerContents !== "string") return new Error("tfjs-backend-wasm-threaded-simd.worker.js no longer exports wasmWorkerContents");
-    // The script contains a string literal with a raw newline ("\n" unescaped when it was embedded);
-    // tfjs escapes it the same way before making its Blob.
+    // The script has a raw newline inside a string literal (threadPrintErr's "\n"), which eval
+    // rejects; tfjs escapes newlines the same way before making its Blob.
     return { workerSource: mod.wasmWorkerContents.replace(/\n/g, "\\n"), gluePath };
   } catch (e) {
     return new Error(`threaded wasm build not found in ${PACKAGE}: ${(e as Error).message}`);
