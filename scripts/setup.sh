@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond npm packages, on Debian (run as root, or with sudo present):
 #   python3-nibabel          reference NIfTI reader the io tests compare against
+#   python3-scipy            reference statistics and distance transforms for the metrics tests
 #   jupyter-nbconvert, python3-nbclient, python3-ipykernel
 #                            real Jupyter to execute the notebooks headless
 # then registers the project-local tslab kernel (scripts/setup-jupyter.sh).
@@ -8,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(python3-nibabel jupyter-nbconvert python3-nbclient python3-ipykernel)
+packages=(python3-nibabel python3-scipy jupyter-nbconvert python3-nbclient python3-ipykernel)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
