@@ -62,6 +62,13 @@ test("reproduce: an interrupted run resumes to the same table as an uninterrupte
   const table = fs.readFileSync(path.join(out, "table.md"), "utf8");
   for (const m of ["scratch", "ssl-decoder", "ssl-all", "ssl-multitask"]) assert.match(table, new RegExp(`\\| 2 \\| ${m} \\|`));
 
+  // Rerunning a finished store only rewrites the report: no cell and no pretraining.
+  const again = runToEnd(out, path.join(root, "cache-c"));
+  assert.equal(again.status, 0, again.stderr);
+  const last = JSON.parse(fs.readFileSync(path.join(out, "run.json"), "utf8")).invocations.at(-1);
+  assert.deepEqual([last.cellsRun, last.cellsSkipped, last.pretrainSeconds], [0, 8, 0]);
+  assert.equal(fs.readFileSync(path.join(out, "table.md"), "utf8"), table);
+
   // Another configuration in the same folder is refused rather than mixed in.
   const changed = runToEnd(out, path.join(root, "cache-b"), ["--set", "finetune.steps=4"]);
   assert.notEqual(changed.status, 0);

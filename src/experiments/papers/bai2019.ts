@@ -199,24 +199,22 @@ export async function runBai2019(config: Bai2019Config, store: ResultsStore, opt
   for (const m of config.methods) if (!(BAI2019_METHODS as readonly string[]).includes(m)) throw new Error(`unknown method '${m}' (have ${BAI2019_METHODS.join(", ")})`);
   const data = await loadBai2019Data(config, options.dataDir);
   const workDir = options.workDir ?? path.join(cacheRoot(), PAPER);
-  const pre = await pretrainBai2019(config, data, workDir);
   const done = store.load().cells;
+  const todo: { method: Bai2019Method; budget: number; seed: number }[] = [];
+  for (const seed of config.seeds) for (const budget of config.budgets) for (const method of config.methods as Bai2019Method[]) {
+    if (!done.has(cellKey({ method, budget, seed }))) todo.push({ method, budget, seed });
+  }
+  const cellsSkipped = config.seeds.length * config.budgets.length * config.methods.length - todo.length;
+  // Pretrain only when a cell needs it: rerunning a finished store just rewrites the report.
+  if (todo.length === 0) return { data, summary: { cellsRun: 0, cellsSkipped, pretrainSeconds: 0, pretrainCached: false, seconds: (performance.now() - started) / 1000 } };
+  const pre = await pretrainBai2019(config, data, workDir);
   let cellsRun = 0;
-  let cellsSkipped = 0;
-  for (const seed of config.seeds) {
-    for (const budget of config.budgets) {
-      for (const method of config.methods as Bai2019Method[]) {
-        if (done.has(cellKey({ method, budget, seed }))) {
-          cellsSkipped++;
-          continue;
-        }
-        const cell = await runBai2019Cell(config, data, pre.model, method, budget, seed);
-        store.appendCell({ paper: PAPER, method, budget, seed, trainSubjects: cell.trainSubjects, steps: cell.steps, seconds: cell.seconds, finishedAt: new Date().toISOString(), example: cell.example }, cell.rows);
-        await options.onCell?.(cell, method, budget, seed);
-        cell.model.dispose();
-        cellsRun++;
-      }
-    }
+  for (const { method, budget, seed } of todo) {
+    const cell = await runBai2019Cell(config, data, pre.model, method, budget, seed);
+    store.appendCell({ paper: PAPER, method, budget, seed, trainSubjects: cell.trainSubjects, steps: cell.steps, seconds: cell.seconds, finishedAt: new Date().toISOString(), example: cell.example }, cell.rows);
+    await options.onCell?.(cell, method, budget, seed);
+    cell.model.dispose();
+    cellsRun++;
   }
   pre.model.dispose();
   return { data, summary: { cellsRun, cellsSkipped, pretrainSeconds: pre.seconds, pretrainCached: pre.cached, seconds: (performance.now() - started) / 1000 } };
