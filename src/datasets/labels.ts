@@ -70,11 +70,3 @@ export async function firstExisting(candidates: readonly string[]): Promise<stri
   }
   return undefined;
 }
-
-/** Volume (ml) of one label: voxel count x voxel volume (spacing product), over all slices. */
-export function labelVolumeMl(labels: Volume, label: number): number {
-  let count = 0;
-  for (let n = 0; n < labels.data.length; n++) if (labels.data[n] === label) count++;
-  const [sx, sy, sz] = labels.spacing;
-  return (count * sx * sy * sz) / 1000;
-}

@@ -85,22 +85,3 @@ export function affineDeterminant(affine: Affine): number {
     m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
   );
 }
-
-/**
- * Label maps are often stored as floats (M&Ms-2 ground truth is float64). This returns the same
- * volume with the smallest unsigned (or Int32 for negatives) integer array that holds the labels,
- * and throws naming `v.source` if a value is not an integer.
- */
-export function toIntegerLabels(v: Volume): Volume<Uint8Array | Uint16Array | Int32Array> {
-  const src = v.data;
-  let min = 0;
-  let max = 0;
-  for (let n = 0; n < src.length; n++) {
-    const x = src[n];
-    if (!Number.isInteger(x)) throw new Error(`${v.source ?? "<volume>"}: label value ${x} at voxel ${n} is not an integer`);
-    if (x < min) min = x;
-    if (x > max) max = x;
-  }
-  const data = min < 0 || max > 65535 ? Int32Array.from(src) : max > 255 ? Uint16Array.from(src) : Uint8Array.from(src);
-  return { ...v, data };
-}

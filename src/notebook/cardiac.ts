@@ -13,7 +13,7 @@ import { intersectPlanes, lineInSlice, slicePlane, type PixelLine, type Plane } 
 import { add, cross, dot, norm, scale, sub, type Vec3 } from "../geometry/vec.js";
 import type { Volume } from "../io/volume.js";
 import { htmlDisplay } from "./display.js";
-import { sliceFigure, type SliceFigureOptions } from "./overlay.js";
+import { percentile, sliceFigure, type SliceFigureOptions } from "./overlay.js";
 import { plotlyHtml, type PlotlyFigure } from "./plotly.js";
 
 /** Colours of the views, used for their lines in 2D and their planes in 3D. */
@@ -328,9 +328,8 @@ export interface Planes3dOptions {
 
 function percentileWindow(values: number[]): [number, number] {
   const sorted = values.slice().sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(p * (sorted.length - 1))))];
-  const lo = at(0.01);
-  const hi = at(0.99);
+  const lo = percentile(sorted, 1);
+  const hi = percentile(sorted, 99);
   return hi > lo ? [lo, hi] : [sorted[0], sorted[sorted.length - 1] + 1e-6];
 }
 

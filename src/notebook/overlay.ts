@@ -40,7 +40,8 @@ function compact(x: number): number {
   return Number.isInteger(x) ? x : Number(x.toPrecision(4));
 }
 
-function percentile(sorted: number[], p: number): number {
+/** Nearest-rank percentile (p in 0..100) of sorted values: enough for a display window. */
+export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.round((p / 100) * (sorted.length - 1))))];
 }
 

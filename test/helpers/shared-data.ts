@@ -5,28 +5,12 @@
  * machine without them runs everything else and says clearly what it skipped.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import * as path from "node:path";
+import { projectRoot as findProjectRoot } from "../../src/provenance.js";
 
-/**
- * The project root, found from this file's location (works from test/helpers and from
- * dist/test/helpers), so nothing depends on the current directory.
- */
-export const projectRoot: string = findProjectRoot(__dirname);
-
-function findProjectRoot(start: string): string {
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    const pkg = path.join(dir, "package.json");
-    if (existsSync(pkg)) {
-      try {
-        if (JSON.parse(readFileSync(pkg, "utf8")).name === "anatomy-ssl") return dir;
-      } catch {
-        // not ours (or unreadable): keep climbing
-      }
-    }
-    if (path.dirname(dir) === dir) throw new Error(`cannot find the anatomy-ssl package.json above ${start}`);
-  }
-}
+/** The project root (src/provenance.ts finds it from the code's location, not the cwd). */
+export const projectRoot: string = findProjectRoot();
 
 /** ../shared/data next to the project, or $ANATOMY_SSL_SHARED_DATA when set. */
 export const sharedDataDir: string = process.env.ANATOMY_SSL_SHARED_DATA

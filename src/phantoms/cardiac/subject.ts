@@ -5,7 +5,7 @@
  * a handful of subjects does not see the whole population.
  */
 import { Random } from "../../random.js";
-import { cross, normalize, scale, sub, dot, type Vec3 } from "../../geometry/vec.js";
+import { cross, dot, normalize, rotateAbout, scale, sub, type Vec3 } from "../../geometry/vec.js";
 
 /** Shape of the heart at one cardiac phase, in the heart frame (mm). */
 export interface HeartShape {
@@ -52,16 +52,6 @@ export interface CardiacSubject {
     biasDirection: Vec3;
   };
 }
-
-const rotateAbout = (v: Vec3, axis: Vec3, angle: number): Vec3 => {
-  // Rodrigues' formula.
-  const c = Math.cos(angle);
-  const s = Math.sin(angle);
-  const k = normalize(axis);
-  const kxv = cross(k, v);
-  const kdv = dot(k, v);
-  return [0, 1, 2].map((i) => v[i] * c + kxv[i] * s + k[i] * kdv * (1 - c)) as Vec3;
-};
 
 const deg = Math.PI / 180;
 

@@ -6,7 +6,7 @@
  */
 import { affineFromAxes } from "../../geometry/affine.js";
 import type { Grid } from "../../geometry/reslice.js";
-import { add, cross, dot, normalize, scale, sub, type Vec3 } from "../../geometry/vec.js";
+import { add, cross, normalize, rotateAbout, scale, sub, type Vec3 } from "../../geometry/vec.js";
 import { Random } from "../../random.js";
 import type { CardiacSubject } from "./subject.js";
 
@@ -30,15 +30,6 @@ export interface ExamOptions {
 export const DEFAULT_EXAM: ExamOptions = { matrix: 128, pixel: 2.0 };
 
 const deg = Math.PI / 180;
-
-function rotateAbout(v: Vec3, axis: Vec3, angle: number): Vec3 {
-  const k = normalize(axis);
-  const c = Math.cos(angle);
-  const s = Math.sin(angle);
-  const kxv = cross(k, v);
-  const kdv = dot(k, v);
-  return [0, 1, 2].map((i) => v[i] * c + kxv[i] * s + k[i] * kdv * (1 - c)) as Vec3;
-}
 
 /** A plane grid: pixel axes u (i) and v (j), the normal scaled by thickness, centred on `centre`. */
 function planeGrid(u: Vec3, v: Vec3, centre: Vec3, options: ExamOptions, slices: number, spacing: number, firstSliceOffset: number): Grid {
