@@ -4,12 +4,14 @@
 #   python3-scipy            reference statistics and distance transforms for the metrics tests
 #   jupyter-nbconvert, python3-nbclient, python3-ipykernel
 #                            real Jupyter to execute the notebooks headless
-# then registers the project-local tslab kernel (scripts/setup-jupyter.sh).
+#   g++, libdnnl-dev         the optional native (oneDNN) kernels, ~6x faster training
+# then registers the project-local tslab kernel (scripts/setup-jupyter.sh) and builds the native
+# kernels (scripts/build-native.sh; here a failed build is an error, in `npm install` it is not).
 # Idempotent: packages already present are not reinstalled and apt is not touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(python3-nibabel python3-scipy jupyter-nbconvert python3-nbclient python3-ipykernel)
+packages=(python3-nibabel python3-scipy jupyter-nbconvert python3-nbclient python3-ipykernel g++ libdnnl-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,3 +24,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 bash scripts/setup-jupyter.sh
+bash scripts/build-native.sh --required

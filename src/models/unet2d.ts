@@ -14,11 +14,12 @@
  *   head                                                             1x1 conv to logits
  * See unetPart().
  *
- * The convs before BatchNorm have no bias (BN's beta replaces it), and BN uses PyTorch's epsilon
- * and momentum, so the network matches the usual PyTorch U-Net parameter for parameter
+ * The convs before BatchNorm have no bias (BN's beta replaces it), and BN (./batch-norm.ts: tfjs's
+ * BatchNormalization with a fused training pass) uses PyTorch's epsilon and momentum, so the network matches the usual PyTorch U-Net parameter for parameter
  * (bench/train_step_torch.py is that twin).
  */
 import * as tf from "@tensorflow/tfjs";
+import { batchNorm } from "./batch-norm.js";
 
 export type Upsampling = "transpose" | "resize";
 
@@ -94,7 +95,7 @@ export function buildUNet2D(config: Partial<UNet2DConfig> = {}): tf.LayersModel 
       x = tf.layers
         .conv2d({ name: `${prefix}_conv${i}`, filters, kernelSize: 3, padding: "same", useBias: false, kernelInitializer: init() })
         .apply(x) as tf.SymbolicTensor;
-      x = tf.layers.batchNormalization({ name: `${prefix}_bn${i}`, momentum: 0.9, epsilon: 1e-5 }).apply(x) as tf.SymbolicTensor;
+      x = batchNorm({ name: `${prefix}_bn${i}`, momentum: 0.9, epsilon: 1e-5 }).apply(x) as tf.SymbolicTensor;
       x = tf.layers.reLU({ name: `${prefix}_relu${i}` }).apply(x) as tf.SymbolicTensor;
     }
     return x;

@@ -7,6 +7,11 @@
  *   Conv3DBackpropInputV2  stock gives wrong gradients at every stride.
  *   Conv3DBackpropFilterV2 stock gives wrong gradients for stride > 1.
  *   Tile                   stock does index arithmetic per element: ~50x slower than a copy.
+ *   AnatomySslBatchNormTrain(+Grad)  one-pass training batch norm (batch-norm-train.ts).
+ *
+ * On top of those, when the optional oneDNN addon is loaded (../native/), the convolutions
+ * (Conv2D, FusedConv2D, both 2D gradients, Conv3D and both 3D gradients) run natively and fall
+ * back to the kernels above otherwise.
  *
  * Every kernel is checked against the cpu backend in test/kernels.test.ts.
  */
@@ -17,6 +22,8 @@ import { conv2dBackpropInputConfig } from "./conv2d-backprop-input.js";
 import { conv3dBackpropFilterConfig } from "./conv3d-backprop-filter.js";
 import { conv3dBackpropInputConfig } from "./conv3d-backprop-input.js";
 import { tileConfig } from "./tile.js";
+import { registerBatchNormTrainKernels } from "./batch-norm-train.js";
+import { NATIVE_CONV_KERNELS } from "../native/conv-kernels.js";
 
 /** The wasm kernel configs we replaced, as tfjs-backend-wasm registered them. */
 const stock = new Map<string, tf.KernelConfig>();
@@ -39,28 +46,36 @@ function install(config: tf.KernelConfig): void {
   ours.set(config.kernelName, config);
 }
 
+let registered = false;
+
 /**
  * Register our wasm kernels. Call before `tf.setBackend('wasm')` (the engine runs kernel setup
  * functions when a backend starts); calling it again is a no-op. If the wasm backend is already
  * running, the stock setup functions have run, which is all our kernels need.
  */
 export function registerTrainingKernels(): void {
+  if (registered) return;
   for (const [name, build] of Object.entries(REPLACEMENTS)) {
     const current = tf.getKernel(name, "wasm");
-    if (current !== undefined && current === ours.get(name)) continue;
     if (current === undefined) throw new Error(`tfjs-backend-wasm has no ${name} kernel to wrap (version changed?)`);
     stock.set(name, current);
     install(build(current));
   }
   for (const config of ADDITIONS) {
     const current = tf.getKernel(config.kernelName, "wasm");
-    if (current === config) continue;
-    if (current !== undefined) {
-      // A future tfjs-backend-wasm may ship its own: keep ours (it is tested) but remember theirs.
-      stock.set(config.kernelName, current);
-    }
+    // A future tfjs-backend-wasm may ship its own: keep ours (it is tested) but remember theirs.
+    if (current !== undefined) stock.set(config.kernelName, current);
     install(config);
   }
+  // The native routes wrap whatever is registered now (ours or stock) and fall back to it.
+  for (const [name, build] of Object.entries(NATIVE_CONV_KERNELS)) {
+    const current = tf.getKernel(name, "wasm");
+    if (current === undefined) throw new Error(`tfjs-backend-wasm has no ${name} kernel to wrap (version changed?)`);
+    if (!stock.has(name)) stock.set(name, current);
+    install(build(current));
+  }
+  registerBatchNormTrainKernels();
+  registered = true;
 }
 
 /**
@@ -74,6 +89,7 @@ export function unregisterTrainingKernels(): void {
     if (original !== undefined) tf.registerKernel(original);
   }
   ours.clear();
+  registered = false;
 }
 
 /** The stock wasm kernel we replaced (for benchmarks and tests), or undefined. */
