@@ -264,6 +264,76 @@ void biasActivation(float* y, const float* bias, bool relu, size_t m, size_t c) 
   }
 }
 
+// ---- copies and pooling ---------------------------------------------------------------------
+// Concat and split of 4-byte elements along one axis: the tensors are `rows` rows of widths
+// w_i (elements) in the parts and sum(w_i) in the whole. tfjs's wasm kernels do these row by
+// row in JavaScript; here the rows are split among threads.
+
+void interleave(bool gather, uint32_t* whole, const std::vector<uint32_t*>& parts, const std::vector<size_t>& widths, size_t rows) {
+  size_t total = 0;
+  for (auto w : widths) total += w;
+#pragma omp parallel for schedule(static)
+  for (size_t r = 0; r < rows; r++) {
+    uint32_t* row = whole + r * total;
+    for (size_t p = 0; p < parts.size(); p++) {
+      uint32_t* part = parts[p] + r * widths[p];
+      if (gather) std::memcpy(row, part, widths[p] * 4);
+      else std::memcpy(part, row, widths[p] * 4);
+      row += widths[p];
+    }
+  }
+}
+
+// Max-pooling gradient, channels last, 2D or 3D (geometry as for convs with ic == oc): each
+// output's gradient goes to the first maximum of its window (padding never wins), like tfjs's
+// cpu backend. Windows may overlap, so each thread owns whole batch items.
+void maxPoolGrad(const ConvGeometry& g, const float* dy, const float* x, float* dx) {
+  const size_t c = g.ic;
+  const int nd = g.nd;
+  // spatial extents as 3D (depth 1 for 2D)
+  const long inD = nd == 3 ? g.in[0] : 1, inH = g.in[nd - 2], inW = g.in[nd - 1];
+  const long outD = nd == 3 ? g.out[0] : 1, outH = g.out[nd - 2], outW = g.out[nd - 1];
+  const long kD = nd == 3 ? g.k[0] : 1, kH = g.k[nd - 2], kW = g.k[nd - 1];
+  const long sD = nd == 3 ? g.stride[0] : 1, sH = g.stride[nd - 2], sW = g.stride[nd - 1];
+  const long pD = nd == 3 ? g.padL[0] : 0, pH = g.padL[nd - 2], pW = g.padL[nd - 1];
+  const size_t inItem = static_cast<size_t>(inD * inH * inW) * c, outItem = static_cast<size_t>(outD * outH * outW) * c;
+  std::memset(dx, 0, sizeof(float) * inItem * g.n);
+#pragma omp parallel for schedule(static)
+  for (long n = 0; n < g.n; n++) {
+    const float* xi = x + n * inItem;
+    float* dxi = dx + n * inItem;
+    std::vector<float> best(c);
+    std::vector<long> where(c);
+    for (long od = 0; od < outD; od++)
+      for (long oh = 0; oh < outH; oh++)
+        for (long ow = 0; ow < outW; ow++) {
+          std::fill(best.begin(), best.end(), -INFINITY);
+          std::fill(where.begin(), where.end(), -1L);
+          for (long a = 0; a < kD; a++) {
+            long id = od * sD - pD + a;
+            if (id < 0 || id >= inD) continue;
+            for (long b = 0; b < kH; b++) {
+              long ih = oh * sH - pH + b;
+              if (ih < 0 || ih >= inH) continue;
+              for (long e = 0; e < kW; e++) {
+                long iw = ow * sW - pW + e;
+                if (iw < 0 || iw >= inW) continue;
+                long base = ((id * inH + ih) * inW + iw) * static_cast<long>(c);
+                for (size_t k = 0; k < c; k++)
+                  if (xi[base + k] > best[k] || where[k] < 0) {
+                    best[k] = xi[base + k];
+                    where[k] = base + static_cast<long>(k);
+                  }
+              }
+            }
+          }
+          const float* g0 = dy + n * outItem + ((od * outH + oh) * outW + ow) * static_cast<long>(c);
+          for (size_t k = 0; k < c; k++)
+            if (where[k] >= 0) dxi[where[k]] += g0[k];
+        }
+  }
+}
+
 // ---- N-API glue ----------------------------------------------------------------------------
 
 struct JsError {
@@ -463,6 +533,55 @@ napi_value BiasActivation(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// interleave(heap, gather (1: parts -> whole, 0: whole -> parts), rows, whole, [part, width]...)
+napi_value Interleave(napi_env env, napi_callback_info info) {
+  try {
+    size_t argc = 5;
+    napi_value argv[5];
+    check(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "napi_get_cb_info");
+    if (argc != 5) throw JsError{"interleave(heap, gather, rows, whole, parts) takes 5 arguments"};
+    size_t heapBytes = 0;
+    uint8_t* base = heapBase(env, argv[0], &heapBytes);
+    bool gather = number(env, argv[1], "gather") != 0;
+    size_t rows = static_cast<size_t>(number(env, argv[2], "rows"));
+    std::vector<int64_t> flat = intList(env, argv[4], "parts");
+    if (flat.size() % 2 != 0) throw JsError{"parts must be [offset, width] pairs"};
+    std::vector<uint32_t*> parts;
+    std::vector<size_t> widths;
+    size_t total = 0;
+    for (size_t i = 0; i < flat.size(); i += 2) {
+      widths.push_back(static_cast<size_t>(flat[i + 1]));
+      total += widths.back();
+      parts.push_back(reinterpret_cast<uint32_t*>(tensorAt(base, heapBytes, static_cast<double>(flat[i]), rows * widths.back(), "part")));
+    }
+    auto* whole = reinterpret_cast<uint32_t*>(tensorAt(base, heapBytes, number(env, argv[3], "whole"), rows * total, "whole"));
+    interleave(gather, whole, parts, widths, rows);
+  } catch (const JsError& e) {
+    napi_throw_error(env, nullptr, e.message.c_str());
+  }
+  return nullptr;
+}
+
+// maxPoolGrad(heap, geometry, dy, x, dx): geometry as for conv with IC == OC == channels.
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  try {
+    size_t argc = 5;
+    napi_value argv[5];
+    check(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "napi_get_cb_info");
+    if (argc != 5) throw JsError{"maxPoolGrad(heap, geometry, dy, x, dx) takes 5 arguments"};
+    size_t heapBytes = 0;
+    uint8_t* base = heapBase(env, argv[0], &heapBytes);
+    ConvGeometry g = parseGeometry(intList(env, argv[1], "geometry"));
+    if (g.ic != g.oc) throw JsError{"maxPoolGrad: channels in and out differ"};
+    size_t xCount = g.n * g.ic * product(g.in), yCount = g.n * g.oc * product(g.out);
+    maxPoolGrad(g, tensorAt(base, heapBytes, number(env, argv[2], "dy"), yCount, "dy"), tensorAt(base, heapBytes, number(env, argv[3], "x"), xCount, "x"),
+                tensorAt(base, heapBytes, number(env, argv[4], "dx"), xCount, "dx"));
+  } catch (const JsError& e) {
+    napi_throw_error(env, nullptr, e.message.c_str());
+  }
+  return nullptr;
+}
+
 // setThreads(n): OpenMP threads oneDNN uses; returns the number in effect.
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -491,6 +610,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"batchNormForward", nullptr, BatchNormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"interleave", nullptr, Interleave, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"implementation", nullptr, Implementation, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_default, nullptr},

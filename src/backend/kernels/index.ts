@@ -7,11 +7,12 @@
  *   Conv3DBackpropInputV2  stock gives wrong gradients at every stride.
  *   Conv3DBackpropFilterV2 stock gives wrong gradients for stride > 1.
  *   Tile                   stock does index arithmetic per element: ~50x slower than a copy.
+ *   Identity               stock copies the bytes; ours shares the buffer (as the cpu backend).
  *   AnatomySslBatchNormTrain(+Grad)  one-pass training batch norm (batch-norm-train.ts).
  *
  * On top of those, when the optional oneDNN addon is loaded (../native/), the convolutions
- * (Conv2D, FusedConv2D, both 2D gradients, Conv3D and both 3D gradients) run natively and fall
- * back to the kernels above otherwise.
+ * (Conv2D, FusedConv2D, both 2D gradients, Conv3D and both 3D gradients), Concat, SplitV and
+ * the max-pooling gradients run natively and fall back to the kernels above otherwise.
  *
  * Every kernel is checked against the cpu backend in test/kernels.test.ts.
  */
@@ -22,8 +23,10 @@ import { conv2dBackpropInputConfig } from "./conv2d-backprop-input.js";
 import { conv3dBackpropFilterConfig } from "./conv3d-backprop-filter.js";
 import { conv3dBackpropInputConfig } from "./conv3d-backprop-input.js";
 import { tileConfig } from "./tile.js";
+import { identityConfig } from "./identity.js";
 import { registerBatchNormTrainKernels } from "./batch-norm-train.js";
 import { NATIVE_CONV_KERNELS } from "../native/conv-kernels.js";
+import { NATIVE_COPY_KERNELS } from "../native/copy-kernels.js";
 
 /** The wasm kernel configs we replaced, as tfjs-backend-wasm registered them. */
 const stock = new Map<string, tf.KernelConfig>();
@@ -37,6 +40,7 @@ const REPLACEMENTS: Record<string, Replacement> = {
   [tf.Conv3DBackpropInputV2]: conv3dBackpropInputConfig,
   [tf.Conv3DBackpropFilterV2]: conv3dBackpropFilterConfig,
   [tf.Tile]: tileConfig,
+  [tf.Identity]: identityConfig,
 };
 const ADDITIONS: tf.KernelConfig[] = [conv2dBackpropFilterConfig];
 
@@ -68,7 +72,7 @@ export function registerTrainingKernels(): void {
     install(config);
   }
   // The native routes wrap whatever is registered now (ours or stock) and fall back to it.
-  for (const [name, build] of Object.entries(NATIVE_CONV_KERNELS)) {
+  for (const [name, build] of Object.entries({ ...NATIVE_CONV_KERNELS, ...NATIVE_COPY_KERNELS })) {
     const current = tf.getKernel(name, "wasm");
     if (current === undefined) throw new Error(`tfjs-backend-wasm has no ${name} kernel to wrap (version changed?)`);
     if (!stock.has(name)) stock.set(name, current);

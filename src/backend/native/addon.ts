@@ -17,6 +17,8 @@ interface Addon {
   batchNormForward(heap: Uint8Array, m: number, c: number, epsilon: number, x: number, scale: number, offset: number, y: number, mean: number, variance: number): void;
   batchNormBackward(heap: Uint8Array, m: number, c: number, epsilon: number, dy: number, x: number, scale: number, mean: number, variance: number, dx: number, dscale: number, doffset: number): void;
   biasActivation(heap: Uint8Array, m: number, c: number, y: number, bias: number, relu: number): void;
+  interleave(heap: Uint8Array, gather: number, rows: number, whole: number, parts: number[]): void;
+  maxPoolGrad(heap: Uint8Array, geometry: number[], dy: number, x: number, dx: number): void;
   setThreads(n?: number): number;
   version(): string;
 }
@@ -89,6 +91,9 @@ export interface NativeKernels {
   biasActivation(backend: BackendWasm, y: tf.TensorInfo, bias: tf.TensorInfo | undefined, relu: boolean): void;
   batchNormForward(backend: BackendWasm, x: tf.TensorInfo, scale: tf.TensorInfo, offset: tf.TensorInfo, epsilon: number, y: tf.TensorInfo, mean: tf.TensorInfo, variance: tf.TensorInfo): void;
   batchNormBackward(backend: BackendWasm, dy: tf.TensorInfo, x: tf.TensorInfo, scale: tf.TensorInfo, mean: tf.TensorInfo, variance: tf.TensorInfo, epsilon: number, dx: tf.TensorInfo, dscale: tf.TensorInfo, doffset: tf.TensorInfo): void;
+  /** Concat (gather) or split (scatter) of `rows` rows: whole row = the parts' rows side by side. */
+  interleave(backend: BackendWasm, gather: boolean, rows: number, whole: tf.TensorInfo, parts: tf.TensorInfo[]): void;
+  maxPoolGrad(backend: BackendWasm, geometry: ConvGeometry, dy: tf.TensorInfo, x: tf.TensorInfo, dx: tf.TensorInfo): void;
   setThreads(n: number): number;
 }
 
@@ -120,6 +125,9 @@ export function nativeKernels(): NativeKernels | undefined {
       const c = x.shape[x.shape.length - 1];
       a.batchNormBackward(heap(backend), size(x.shape) / c, c, epsilon, offset(backend, dy), offset(backend, x), offset(backend, scale), offset(backend, mean), offset(backend, variance), offset(backend, dx), offset(backend, dscale), offset(backend, doffset));
     },
+    interleave: (backend, gather, rows, whole, parts) =>
+      a.interleave(heap(backend), gather ? 1 : 0, rows, offset(backend, whole), parts.flatMap((p) => [offset(backend, p), size(p.shape) / rows])),
+    maxPoolGrad: (backend, geometry, dy, x, dx) => a.maxPoolGrad(heap(backend), geometry, offset(backend, dy), offset(backend, x), offset(backend, dx)),
     setThreads: (n) => a.setThreads(n),
   };
   return bound;
