@@ -8,6 +8,7 @@
  *   Conv3DBackpropFilterV2 stock gives wrong gradients for stride > 1.
  *   Tile                   stock does index arithmetic per element: ~50x slower than a copy.
  *   Identity               stock copies the bytes; ours shares the buffer (as the cpu backend).
+ *   MaxPoolGrad, MaxPool3DGrad  stock drops the gradient of windows whose maximum is negative.
  *   AnatomySslBatchNormTrain(+Grad)  one-pass training batch norm (batch-norm-train.ts).
  *
  * On top of those, when the optional oneDNN addon is loaded (../native/), the convolutions
@@ -24,6 +25,7 @@ import { conv3dBackpropFilterConfig } from "./conv3d-backprop-filter.js";
 import { conv3dBackpropInputConfig } from "./conv3d-backprop-input.js";
 import { tileConfig } from "./tile.js";
 import { identityConfig } from "./identity.js";
+import { maxPool3DGradConfig, maxPoolGradConfig } from "./max-pool-grad.js";
 import { registerBatchNormTrainKernels } from "./batch-norm-train.js";
 import { NATIVE_CONV_KERNELS } from "../native/conv-kernels.js";
 import { NATIVE_COPY_KERNELS } from "../native/copy-kernels.js";
@@ -41,6 +43,8 @@ const REPLACEMENTS: Record<string, Replacement> = {
   [tf.Conv3DBackpropFilterV2]: conv3dBackpropFilterConfig,
   [tf.Tile]: tileConfig,
   [tf.Identity]: identityConfig,
+  [tf.MaxPoolGrad]: maxPoolGradConfig,
+  [tf.MaxPool3DGrad]: maxPool3DGradConfig,
 };
 const ADDITIONS: tf.KernelConfig[] = [conv2dBackpropFilterConfig];
 
