@@ -18,6 +18,10 @@ export interface BackendInfo {
   threads?: number;
   /** wasm only: SIMD build loaded. */
   simd?: boolean;
+  /** wasm only: version of the oneDNN library behind the native kernels, when they are in use. */
+  native?: string;
+  /** wasm only: why the native kernels are not in use. */
+  nativeSkipped?: string;
   /** Why each better backend was not used. */
   skipped: string[];
 }
@@ -84,10 +88,13 @@ async function select(forced: BackendChoice | undefined, quiet: boolean): Promis
   throw new Error(`no tfjs backend could be initialised:\n  ${skipped.join("\n  ")}`);
 }
 
-/** One-line human description, e.g. "wasm (SIMD, 1 thread); not used: node-gpu: ... ". */
+/** One-line human description, e.g. "wasm (SIMD, 2 threads) + native oneDNN 2.6.3 kernels". */
 export function describeBackend(info: BackendInfo): string {
   let s = info.choice;
-  if (info.choice === "wasm") s += ` (${info.simd ? "SIMD" : "no SIMD"}, ${info.threads} thread${info.threads === 1 ? "" : "s"})`;
+  if (info.choice === "wasm") {
+    s += ` (${info.simd ? "SIMD" : "no SIMD"}, ${info.threads} thread${info.threads === 1 ? "" : "s"})`;
+    s += info.native !== undefined ? ` + native oneDNN ${info.native} kernels` : `, native kernels not used: ${info.nativeSkipped}`;
+  }
   return s;
 }
 
