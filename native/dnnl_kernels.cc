@@ -202,20 +202,20 @@ void batchNormForward(const float* x, const float* scale, const float* offset, d
       a[k] += d * d;
     }
   });
-  std::vector<float> ga(c), gb(c);
+  // y = (x - mean) * a + beta: centring first keeps precision when |mean| >> sd
+  std::vector<float> muf(c), ga(c), beta(c);
   for (size_t k = 0; k < c; k++) {
     double v = sq[k] / static_cast<double>(m);
-    double a = scale[k] / std::sqrt(v + eps);
-    mean[k] = static_cast<float>(mu[k]);
+    mean[k] = muf[k] = static_cast<float>(mu[k]);
     var[k] = static_cast<float>(v);
-    ga[k] = static_cast<float>(a);
-    gb[k] = static_cast<float>(offset[k] - mu[k] * a);
+    ga[k] = static_cast<float>(scale[k] / std::sqrt(v + eps));
+    beta[k] = offset[k];
   }
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < m; i++) {
     const float* r = x + i * c;
     float* o = y + i * c;
-    for (size_t k = 0; k < c; k++) o[k] = r[k] * ga[k] + gb[k];
+    for (size_t k = 0; k < c; k++) o[k] = (r[k] - muf[k]) * ga[k] + beta[k];
   }
 }
 
@@ -232,23 +232,23 @@ void batchNormBackward(const float* dy, const float* x, const float* scale, cons
       b[k] += g[k] * (r[k] - static_cast<double>(mean[k])) * invStd[k];
     }
   });
-  // dx = g * (m * dy - sumDy - xhat * sumDyXhat), xhat = (x - mean) * invStd; in float per row
-  std::vector<float> p(c), q(c), r0(c);
+  // dx = g * (m * dy - sumDy - xhat * sumDyXhat), xhat = (x - mean) * invStd, as
+  // dx = p * dy + q * (x - mean) + r with per-channel p, q, r (centred: no cancellation)
+  std::vector<float> p(c), q(c), r(c);
   for (size_t k = 0; k < c; k++) {
     double g = scale[k] * invStd[k] / static_cast<double>(m);
     doffset[k] = static_cast<float>(sumDy[k]);
     dscale[k] = static_cast<float>(sumDyXhat[k]);
-    // dx = p * dy + q * x + r0, expanding xhat
     p[k] = static_cast<float>(g * static_cast<double>(m));
     q[k] = static_cast<float>(-g * invStd[k] * sumDyXhat[k]);
-    r0[k] = static_cast<float>(-g * sumDy[k] + g * invStd[k] * sumDyXhat[k] * mean[k]);
+    r[k] = static_cast<float>(-g * sumDy[k]);
   }
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < m; i++) {
     const float* g = dy + i * c;
-    const float* r = x + i * c;
+    const float* xr = x + i * c;
     float* o = dx + i * c;
-    for (size_t k = 0; k < c; k++) o[k] = p[k] * g[k] + q[k] * r[k] + r0[k];
+    for (size_t k = 0; k < c; k++) o[k] = p[k] * g[k] + q[k] * (xr[k] - mean[k]) + r[k];
   }
 }
 

@@ -28,9 +28,11 @@ export function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Ten
   if (hasBatchNormTrainKernel()) {
     return tf.engine().runKernel(BATCH_NORM_TRAIN, { x, scale: gamma, offset: beta }, { epsilon }) as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
   }
-  const axes = x.shape.slice(0, -1).map((_, i) => i);
-  const { mean, variance } = tf.moments(x, axes);
-  return [tf.batchNorm(x, mean, variance, beta, gamma, epsilon), mean as tf.Tensor1D, variance as tf.Tensor1D];
+  // as [m, C]: tf.batchNorm's gradient fails on rank 5 (tfjs 4.22)
+  const flat = tf.reshape(x, [-1, x.shape[x.shape.length - 1]]);
+  const { mean, variance } = tf.moments(flat, 0);
+  const y = tf.reshape(tf.batchNorm(flat, mean, variance, beta, gamma, epsilon), x.shape);
+  return [y, mean as tf.Tensor1D, variance as tf.Tensor1D];
 }
 
 export class BatchNorm extends tf.layers.Layer {

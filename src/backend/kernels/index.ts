@@ -79,7 +79,8 @@ export function registerTrainingKernels(): void {
   for (const [name, build] of Object.entries({ ...NATIVE_CONV_KERNELS, ...NATIVE_COPY_KERNELS })) {
     const current = tf.getKernel(name, "wasm");
     if (current === undefined) throw new Error(`tfjs-backend-wasm has no ${name} kernel to wrap (version changed?)`);
-    if (!stock.has(name)) stock.set(name, current);
+    // remember the stock kernel only: ours (e.g. Conv2DBackpropFilter, which stock lacks) is not one
+    if (!stock.has(name) && ours.get(name) !== current) stock.set(name, current);
     install(build(current));
   }
   registerBatchNormTrainKernels();

@@ -42,6 +42,27 @@ function activationShape(g: ConvGeometry, side: "in" | "out"): number[] {
 
 type Build = (previous: tf.KernelConfig) => tf.KernelConfig;
 
+/**
+ * tfjs's 3D 'same' padding can be negative (k=1, stride 2, even size: front = floor(-1/2)); it
+ * means cropping, which oneDNN rejects. Such geometries stay on the previous kernel.
+ */
+function hasNegativePad(g: ConvGeometry): boolean {
+  const nd = g[0];
+  return g.slice(4 + 5 * nd).some((p) => p < 0);
+}
+
+/** Allocate the output, run the native call, free the output if the call throws. */
+function produce(backend: BackendWasm, shape: number[], call: (out: tf.TensorInfo) => void): tf.TensorInfo {
+  const out = backend.makeOutput(shape, "float32");
+  try {
+    call(out);
+  } catch (e) {
+    backend.disposeData(out.dataId);
+    throw e;
+  }
+  return out;
+}
+
 function routed(kernelName: string, run: (args: KernelArgs, backend: BackendWasm) => tf.TensorInfo | undefined): Build {
   return (previous) => ({
     kernelName,
@@ -64,10 +85,11 @@ function forward2d(args: KernelArgs, backend: BackendWasm, bias?: tf.TensorInfo,
   const filter = input(args, "filter");
   const a = args.attrs as unknown as tf.FusedConv2DAttrs;
   const g = conv2dGeometry(x.shape as Shape4, filter.shape as Shape4, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode);
-  const y = backend.makeOutput(activationShape(g, "out"), "float32");
-  native.conv("forward", backend, g, x, filter, y);
-  if (bias !== undefined || relu) native.biasActivation(backend, y, bias, relu);
-  return y;
+  if (hasNegativePad(g)) return undefined;
+  return produce(backend, activationShape(g, "out"), (y) => {
+    native.conv("forward", backend, g, x, filter, y);
+    if (bias !== undefined || relu) native.biasActivation(backend, y, bias, relu);
+  });
 }
 
 export const nativeConv2D: Build = routed(tf.Conv2D, (args, backend) => forward2d(args, backend));
@@ -75,7 +97,11 @@ export const nativeConv2D: Build = routed(tf.Conv2D, (args, backend) => forward2
 export const nativeFusedConv2D: Build = routed(tf.FusedConv2D, (args, backend) => {
   const activation = (args.attrs?.activation as string | undefined) ?? "linear";
   if ((activation !== "linear" && activation !== "relu") || args.inputs.preluActivationWeights !== undefined) return undefined;
-  return forward2d(args, backend, args.inputs.bias, activation === "relu");
+  const bias = args.inputs.bias;
+  // only a per-channel bias; tf.fused.conv2d also accepts broadcastable shapes like [1]
+  const channels = input(args, "filter").shape[3];
+  if (bias !== undefined && (bias.dtype !== "float32" || bias.shape.length !== 1 || bias.shape[0] !== channels)) return undefined;
+  return forward2d(args, backend, bias, activation === "relu");
 });
 
 export const nativeConv2DBackpropInput: Build = routed(tf.Conv2DBackpropInput, (args, backend) => {
@@ -85,9 +111,8 @@ export const nativeConv2DBackpropInput: Build = routed(tf.Conv2DBackpropInput, (
   const filter = input(args, "filter");
   const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
   const g = conv2dGeometry(a.inputShape, filter.shape as Shape4, a.strides, 1, a.pad, a.dimRoundingMode);
-  const dx = backend.makeOutput(activationShape(g, "in"), "float32");
-  native.conv("backwardData", backend, g, dy, filter, dx);
-  return dx;
+  if (hasNegativePad(g)) return undefined;
+  return produce(backend, activationShape(g, "in"), (out) => native.conv("backwardData", backend, g, dy, filter, out));
 });
 
 export const nativeConv2DBackpropFilter: Build = routed(tf.Conv2DBackpropFilter, (args, backend) => {
@@ -97,9 +122,8 @@ export const nativeConv2DBackpropFilter: Build = routed(tf.Conv2DBackpropFilter,
   const dy = input(args, "dy");
   const a = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   const g = conv2dGeometry(x.shape as Shape4, a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode);
-  const dw = backend.makeOutput(a.filterShape, "float32");
-  native.conv("backwardFilter", backend, g, x, dy, dw);
-  return dw;
+  if (hasNegativePad(g)) return undefined;
+  return produce(backend, a.filterShape, (out) => native.conv("backwardFilter", backend, g, x, dy, out));
 });
 
 export const nativeConv3D: Build = routed(tf.Conv3D, (args, backend) => {
@@ -109,9 +133,8 @@ export const nativeConv3D: Build = routed(tf.Conv3D, (args, backend) => {
   const filter = input(args, "filter");
   const a = args.attrs as unknown as tf.Conv3DAttrs;
   const g = conv3dGeometry(x.shape as Shape5, filter.shape as Shape5, a.strides, a.dilations ?? 1, a.pad);
-  const y = backend.makeOutput(activationShape(g, "out"), "float32");
-  native.conv("forward", backend, g, x, filter, y);
-  return y;
+  if (hasNegativePad(g)) return undefined;
+  return produce(backend, activationShape(g, "out"), (out) => native.conv("forward", backend, g, x, filter, out));
 });
 
 export const nativeConv3DBackpropInput: Build = routed(tf.Conv3DBackpropInputV2, (args, backend) => {
@@ -121,9 +144,8 @@ export const nativeConv3DBackpropInput: Build = routed(tf.Conv3DBackpropInputV2,
   const filter = input(args, "filter");
   const a = args.attrs as unknown as tf.Conv3DBackpropInputV2Attrs;
   const g = conv3dGeometry(a.inputShape, filter.shape as Shape5, a.strides, 1, a.pad);
-  const dx = backend.makeOutput(activationShape(g, "in"), "float32");
-  native.conv("backwardData", backend, g, dy, filter, dx);
-  return dx;
+  if (hasNegativePad(g)) return undefined;
+  return produce(backend, activationShape(g, "in"), (out) => native.conv("backwardData", backend, g, dy, filter, out));
 });
 
 export const nativeConv3DBackpropFilter: Build = routed(tf.Conv3DBackpropFilterV2, (args, backend) => {
@@ -133,9 +155,8 @@ export const nativeConv3DBackpropFilter: Build = routed(tf.Conv3DBackpropFilterV
   const dy = input(args, "dy");
   const a = args.attrs as unknown as tf.Conv3DBackpropFilterV2Attrs;
   const g = conv3dGeometry(x.shape as Shape5, a.filterShape, a.strides, 1, a.pad);
-  const dw = backend.makeOutput(a.filterShape, "float32");
-  native.conv("backwardFilter", backend, g, x, dy, dw);
-  return dw;
+  if (hasNegativePad(g)) return undefined;
+  return produce(backend, a.filterShape, (out) => native.conv("backwardFilter", backend, g, x, dy, out));
 });
 
 /** Every routed kernel by name, each applied over whatever is registered for wasm at that point. */
