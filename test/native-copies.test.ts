@@ -1,5 +1,5 @@
 /**
- * Concat, SplitV, MaxPoolGrad / MaxPool3DGrad and Identity on wasm (native routes on and off)
+ * Concat, SplitV, MaxPoolGrad / MaxPool3DGrad, Sum (merged axes) and Identity on wasm (native routes on and off)
  * against the cpu backend: the same seeded inputs, outputs compared exactly (copies, and pooling
  * gradients where windows do not overlap; overlapping windows sum in another order: 1e-6
  * relative), and no leaked wasm buffers. The stock wasm MaxPoolGrad fails the negative-window
@@ -64,6 +64,11 @@ for (const [k, s, pad] of [[2, 2, "valid"], [3, 2, "same"], [2, 1, "same"]] as c
       return [tf.grad((t: tf.Tensor) => tf.maxPool3d(t as tf.Tensor5D, k, s, pad).mul(up).sum())(x)];
     },
   });
+for (const [shape, axis, keepDims] of [[[2, 5, 4, 3, 6], [0, 1, 2, 3], false], [[2, 5, 4, 3, 6], [0, 1, 2, 3], true], [[2, 5, 4, 3, 6], [1, 2], false], [[2, 5, 4, 3, 6], [0, 4], true], [[3, 4, 5], [2], false], [[2, 3, 4, 5, 6], [0, 2, 3], false]] as const)
+  cases.push({
+    name: `sum of [${shape}] over [${axis}]${keepDims ? " keepDims" : ""}`,
+    run: () => [tf.sum(data(`sum${shape}${axis}`, [...shape]), [...axis], keepDims)],
+  });
 cases.push({
   name: "maxPool grad, a window whose maximum is negative",
   run: () => [tf.grad((x: tf.Tensor) => tf.maxPool(x as tf.Tensor4D, 2, 2, "valid").sum())(tf.tensor([0.79, -0.42, 0.51, 0.45, -0.49, -0.96, 0.59, -0.58, -0.45, -0.75, -0.06, 0.98, -0.51, -0.84, 0.7, -0.37], [1, 4, 4, 1]))],
@@ -124,7 +129,8 @@ for (const [label, runs] of [["native", nativeRuns], ["wasm", wasmRuns]] as cons
       assert.equal(got.leaked, 0, `${c.name} leaked tensors`);
       assert.equal(got.out.length, ref.out.length, c.name);
       for (let j = 0; j < ref.out.length; j++) {
-        const overlapping = /maxPool.*(k3 s[12]|k2 s1)/.test(c.name);
+        // overlapping pooling windows and sums add in another order than cpu
+        const overlapping = /maxPool.*(k3 s[12]|k2 s1)|^sum/.test(c.name);
         if (!overlapping) assert.deepEqual(got.out[j], ref.out[j], `${c.name}, output ${j}`);
         else {
           const scale = Math.max(1e-6, ...ref.out[j].map(Math.abs));

@@ -9,6 +9,7 @@
  *   Tile                   stock does index arithmetic per element: ~50x slower than a copy.
  *   Identity               stock copies the bytes; ours shares the buffer (as the cpu backend).
  *   MaxPoolGrad, MaxPool3DGrad  stock drops the gradient of windows whose maximum is negative.
+ *   Sum                    stock transposes rank-5 inputs slowly: neighbouring axes are merged first.
  *   AnatomySslBatchNormTrain(+Grad)  one-pass training batch norm (batch-norm-train.ts).
  *
  * On top of those, when the optional oneDNN addon is loaded (../native/), the convolutions
@@ -25,6 +26,7 @@ import { conv3dBackpropFilterConfig } from "./conv3d-backprop-filter.js";
 import { conv3dBackpropInputConfig } from "./conv3d-backprop-input.js";
 import { tileConfig } from "./tile.js";
 import { identityConfig } from "./identity.js";
+import { sumConfig } from "./sum.js";
 import { maxPool3DGradConfig, maxPoolGradConfig } from "./max-pool-grad.js";
 import { registerBatchNormTrainKernels } from "./batch-norm-train.js";
 import { NATIVE_CONV_KERNELS } from "../native/conv-kernels.js";
@@ -45,6 +47,7 @@ const REPLACEMENTS: Record<string, Replacement> = {
   [tf.Identity]: identityConfig,
   [tf.MaxPoolGrad]: maxPoolGradConfig,
   [tf.MaxPool3DGrad]: maxPool3DGradConfig,
+  [tf.Sum]: sumConfig,
 };
 const ADDITIONS: tf.KernelConfig[] = [conv2dBackpropFilterConfig];
 
