@@ -44,7 +44,7 @@ export async function reproduce(paper: string, options: ReproduceOptions = {}): 
   fs.writeFileSync(configFile, configText);
 
   const backend = await initBackend();
-  const { data, summary } = await runBai2019(config, store, { dataDir: options.dataDir });
+  const { data, summary } = await runBai2019(config, store, { dataDir: options.dataDir, fresh: options.fresh });
   const { rows, cells } = store.load();
   const finished = new Date();
   // A resumed run is several invocations: keep them all, so the README states the total time.

@@ -9,6 +9,7 @@
  *   Tile                   stock does index arithmetic per element: ~50x slower than a copy.
  *   Identity               stock copies the bytes; ours shares the buffer (as the cpu backend).
  *   MaxPoolGrad, MaxPool3DGrad  stock drops the gradient of windows whose maximum is negative.
+ *   Conv3D                 stock is a scalar loop: one XNNPACK Conv2D per depth tap instead.
  *   Sum                    stock transposes rank-5 inputs slowly: neighbouring axes are merged first.
  *   AnatomySslBatchNormTrain(+Grad)  one-pass training batch norm (batch-norm-train.ts).
  *
@@ -27,6 +28,7 @@ import { conv3dBackpropInputConfig } from "./conv3d-backprop-input.js";
 import { tileConfig } from "./tile.js";
 import { identityConfig } from "./identity.js";
 import { sumConfig } from "./sum.js";
+import { conv3dForwardConfig } from "./conv3d-forward.js";
 import { maxPool3DGradConfig, maxPoolGradConfig } from "./max-pool-grad.js";
 import { registerBatchNormTrainKernels } from "./batch-norm-train.js";
 import { NATIVE_CONV_KERNELS } from "../native/conv-kernels.js";
@@ -48,6 +50,7 @@ const REPLACEMENTS: Record<string, Replacement> = {
   [tf.MaxPoolGrad]: maxPoolGradConfig,
   [tf.MaxPool3DGrad]: maxPool3DGradConfig,
   [tf.Sum]: sumConfig,
+  [tf.Conv3D]: conv3dForwardConfig,
 };
 const ADDITIONS: tf.KernelConfig[] = [conv2dBackpropFilterConfig];
 

@@ -94,9 +94,15 @@ function pretrainKey(config: Bai2019Config, dataDescription: string): string {
 }
 
 /** Pretrain the anatomical-position U-Net once (cached; resumable) and return it. */
-export async function pretrainBai2019(config: Bai2019Config, data: Bai2019Data, workDir: string): Promise<{ model: tf.LayersModel; file: string; seconds: number; cached: boolean }> {
+export async function pretrainBai2019(config: Bai2019Config, data: Bai2019Data, workDir: string, fresh = false): Promise<{ model: tf.LayersModel; file: string; seconds: number; cached: boolean }> {
   const file = path.join(workDir, `pretrained-${pretrainKey(config, data.dataDescription)}.bin`);
   const model = unet(config, positionChannels(config), config.pretrain.seed);
+  if (fresh) {
+    // --fresh recomputes everything: cached weights may come from other code (the key covers
+    // the configuration, not the library version)
+    fs.rmSync(file, { force: true });
+    fs.rmSync(`${file}.ckpt`, { force: true });
+  }
   if (fs.existsSync(file)) {
     loadModelWeights(file, model);
     return { model, file, seconds: 0, cached: true };
@@ -193,7 +199,7 @@ export interface Bai2019RunSummary {
  * Run every missing cell of the protocol into `store`. `onCell` sees each finished cell's model
  * (for example segmentations) before it is disposed.
  */
-export async function runBai2019(config: Bai2019Config, store: ResultsStore, options: { dataDir?: string; workDir?: string; onCell?: (c: CellOutcome, method: string, budget: number, seed: number) => Promise<void> } = {}): Promise<{ data: Bai2019Data; summary: Bai2019RunSummary }> {
+export async function runBai2019(config: Bai2019Config, store: ResultsStore, options: { dataDir?: string; workDir?: string; fresh?: boolean; onCell?: (c: CellOutcome, method: string, budget: number, seed: number) => Promise<void> } = {}): Promise<{ data: Bai2019Data; summary: Bai2019RunSummary }> {
   const started = performance.now();
   await initBackend();
   for (const m of config.methods) if (!(BAI2019_METHODS as readonly string[]).includes(m)) throw new Error(`unknown method '${m}' (have ${BAI2019_METHODS.join(", ")})`);
@@ -207,7 +213,7 @@ export async function runBai2019(config: Bai2019Config, store: ResultsStore, opt
   const cellsSkipped = config.seeds.length * config.budgets.length * config.methods.length - todo.length;
   // Pretrain only when a cell needs it: rerunning a finished store just rewrites the report.
   if (todo.length === 0) return { data, summary: { cellsRun: 0, cellsSkipped, pretrainSeconds: 0, pretrainCached: false, seconds: (performance.now() - started) / 1000 } };
-  const pre = await pretrainBai2019(config, data, workDir);
+  const pre = await pretrainBai2019(config, data, workDir, options.fresh ?? false);
   let cellsRun = 0;
   for (const { method, budget, seed } of todo) {
     const cell = await runBai2019Cell(config, data, pre.model, method, budget, seed);
