@@ -34,8 +34,8 @@ export async function reproduce(paper: string, options: ReproduceOptions = {}): 
   const configFile = path.join(outDir, "config.json");
   const configText = JSON.stringify({ paper, quick: Boolean(options.quick), dataDir: options.dataDir ?? null, config }, null, 2) + "\n";
   if (options.fresh) {
-    fs.rmSync(store.file, { force: true });
-    fs.rmSync(configFile, { force: true });
+    // a fresh run starts its own history: earlier invocations' wall times do not add up into it
+    for (const file of [store.file, configFile, path.join(outDir, "run.json")]) fs.rmSync(file, { force: true });
   }
   if (fs.existsSync(configFile) && fs.readFileSync(configFile, "utf8") !== configText) {
     throw new Error(`${configFile}: the results there were made with another configuration; rerun with --fresh to replace them, or --out DIR`);

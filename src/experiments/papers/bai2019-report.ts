@@ -162,7 +162,7 @@ function readme(input: Bai2019ReportInput, summaries: CellSummary[], paired: Pai
   if (t.wallSeconds !== undefined) lines.push(`- Wall time ${(t.wallSeconds / 60).toFixed(1)} min${n > 1 ? ` over ${n} invocations (resumed)` : ""} on ${t.machine?.cpu ?? "?"} (${t.machine?.cores ?? "?"} cores), backend ${t.backend ?? "?"}; details in run.json.`);
   lines.push("", "## Caveats", "");
   lines.push("- Short, fixed training: a pretrained network may win by converging faster rather than by better features; a longer schedule could narrow the gap.");
-  lines.push("- tfjs's BatchNormalization keeps using batch statistics in training mode when frozen, so SSL+Decoder's encoder BN statistics adapt; its convolutions stay frozen.");
+  lines.push("- Batch norm (ours, like tfjs's BatchNormalization) keeps using batch statistics in training mode when frozen, so SSL+Decoder's encoder BN statistics adapt; its convolutions stay frozen.");
   lines.push("- One pretraining run serves all seeds, so seed-to-seed spread does not include pretraining variance.");
   lines.push("- Synthetic phantoms are simpler than real cine MR; see notebooks/01-bai2019-anatomical-position.ipynb for pictures of the data and targets.", "");
   return lines.join("\n");
