@@ -73,4 +73,13 @@ test("reproduce: an interrupted run resumes to the same table as an uninterrupte
   const changed = runToEnd(out, path.join(root, "cache-b"), ["--set", "finetune.steps=4"]);
   assert.notEqual(changed.status, 0);
   assert.match(changed.stderr, /made with another configuration; rerun with --fresh/);
+
+  // --fresh recomputes everything, pretraining included (cache-b holds pretrained weights), and
+  // starts a new history: one invocation, not the sum of the earlier ones.
+  const fresh = runToEnd(out, path.join(root, "cache-b"), ["--fresh"]);
+  assert.equal(fresh.status, 0, fresh.stderr);
+  const freshRun = JSON.parse(fs.readFileSync(path.join(out, "run.json"), "utf8"));
+  assert.equal(freshRun.invocations.length, 1);
+  assert.deepEqual([freshRun.invocations[0].cellsRun, freshRun.invocations[0].pretrainCached], [8, false]);
+  assert.equal(fs.readFileSync(path.join(out, "table.md"), "utf8"), table, "same seed, same numbers");
 });
