@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { input, type KernelArgs } from "../kernels/scope.js";
 import { nativeKernels, type ConvGeometry } from "./addon.js";
+import { routed, type Build } from "./routed.js";
 
 type Shape4 = [number, number, number, number];
 type Shape5 = [number, number, number, number, number];
@@ -40,7 +41,6 @@ function activationShape(g: ConvGeometry, side: "in" | "out"): number[] {
   return [g[1], ...g.slice(start, start + nd), side === "in" ? g[2] : g[3]];
 }
 
-type Build = (previous: tf.KernelConfig) => tf.KernelConfig;
 
 /**
  * tfjs's 3D 'same' padding can be negative (k=1, stride 2, even size: front = floor(-1/2)); it
@@ -63,15 +63,6 @@ function produce(backend: BackendWasm, shape: number[], call: (out: tf.TensorInf
   return out;
 }
 
-function routed(kernelName: string, run: (args: KernelArgs, backend: BackendWasm) => tf.TensorInfo | undefined): Build {
-  return (previous) => ({
-    kernelName,
-    backendName: "wasm",
-    setupFunc: previous.setupFunc,
-    disposeFunc: previous.disposeFunc,
-    kernelFunc: ((args: KernelArgs) => run(args, args.backend as BackendWasm) ?? previous.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0])) as unknown as tf.KernelFunc,
-  });
-}
 
 function nhwc(attrs: tf.NamedAttrMap | undefined): boolean {
   const f = attrs?.dataFormat;

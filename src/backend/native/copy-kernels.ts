@@ -11,20 +11,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { input, type KernelArgs } from "../kernels/scope.js";
+import { input } from "../kernels/scope.js";
 import { nativeKernels, type ConvGeometry } from "./addon.js";
+import { routed, type Build } from "./routed.js";
 
-type Build = (previous: tf.KernelConfig) => tf.KernelConfig;
 
-function routed(kernelName: string, run: (args: KernelArgs, backend: BackendWasm) => tf.TensorInfo | tf.TensorInfo[] | undefined): Build {
-  return (previous) => ({
-    kernelName,
-    backendName: "wasm",
-    setupFunc: previous.setupFunc,
-    disposeFunc: previous.disposeFunc,
-    kernelFunc: ((args: KernelArgs) => run(args, args.backend as BackendWasm) ?? previous.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0])) as unknown as tf.KernelFunc,
-  });
-}
 
 const FOUR_BYTES = new Set(["float32", "int32"]);
 
