@@ -37,8 +37,9 @@ const MAX_THREADS = 8;
 
 /**
  * Default when ANATOMY_SSL_WASM_THREADS is unset: one thread per core (capped). On 2 cores the
- * U-Net training step took 2.46 s with 2 threads vs 2.96 s with 1 (bench/README.md); only the
- * XNNPACK kernels (conv, matMul) use the extra threads.
+ * U-Net training step took 2.46 s with 2 threads vs 2.96 s with 1 (bench/README.md, wasm kernels
+ * only); only the XNNPACK kernels (conv, matMul) use the extra threads. The native oneDNN kernels,
+ * when loaded, use the same count (backend/wasm.ts).
  */
 function defaultThreads(): number {
   return Math.min(os.availableParallelism(), MAX_THREADS);
