@@ -141,6 +141,10 @@ function parseOptions(argv: string[]): Options {
     return raw;
   };
   const known = ["steps", "warmup", "batch", "size", "batch3d", "size3d", "threads", "only", "json", "worker"];
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log("usage: node dist/bench/train-step.js [--steps 10] [--warmup 2] [--only 2d|3d] [--threads N] [--batch 8] [--size 128] [--batch3d 2] [--size3d 64] [--json]\n(ANATOMY_SSL_NATIVE=0 runs tfjs without the oneDNN kernels; see bench/README.md)");
+    process.exit(0);
+  }
   for (const a of argv) {
     if (a.startsWith("--") && !known.includes(a.slice(2).split("=")[0])) throw new Error(`unknown option ${a} (known: ${known.filter((k) => k !== "worker").map((k) => "--" + k).join(" ")})`);
   }
