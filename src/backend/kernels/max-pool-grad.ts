@@ -6,11 +6,12 @@
  * reach -0.45 and reaches nothing (test/native-copies.test.ts keeps a case). A U-Net pooling
  * after ReLU never sees negative windows, but any model pooling signed values would train on a
  * wrong gradient. Here each output's gradient goes to the first maximum of its window in
- * row-major order (padding never wins), as in tfjs's cpu backend; the oneDNN addon's C++ loop
- * (../native/copy-kernels.ts) does the same when loaded.
+ * row-major order (padding never wins), as in tfjs's cpu backend; the oneDNN addon's threaded C++
+ * loop (native/dnnl_kernels.cc, maxPoolGrad) does the same and runs instead when it is loaded.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { nativeKernels } from "../native/addon.js";
 import { input, type KernelArgs } from "./scope.js";
 
 /** Pooling window geometry as 3D (depth 1 for 2D pooling). */
@@ -92,9 +93,18 @@ function build(kernelName: string, info: (x: tf.TensorInfo, attrs: tf.NamedAttrM
       const backend = args.backend as BackendWasm;
       const x = input(args, "input");
       if (x.dtype !== "float32") return stock.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]);
+      const w = poolWindow(info(x, args.attrs ?? {}));
+      const dy = input(args, "dy");
       const dx = backend.makeOutput(x.shape, "float32");
-      const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-      maxPoolGradArrays(poolWindow(info(x, args.attrs ?? {})), view(input(args, "dy")), view(x), view(dx));
+      const native = nativeKernels();
+      if (native !== undefined) {
+        // as a 3D pooling (depth 1 for 2D) in the addon's conv geometry order; pads after unused
+        const geometry = [3, w.batch, w.channels, w.channels, ...w.inShape, ...w.filter, ...w.outShape, ...w.strides, 1, 1, 1, ...w.padBefore, 0, 0, 0];
+        native.maxPoolGrad(backend, geometry, dy, x, dx);
+      } else {
+        const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+        maxPoolGradArrays(w, view(dy), view(x), view(dx));
+      }
       return dx;
     }) as unknown as tf.KernelFunc,
   });

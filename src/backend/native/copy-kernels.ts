@@ -1,18 +1,18 @@
 /**
- * Concat, SplitV and the max-pooling gradients of the wasm backend, routed to the oneDNN addon's
- * plain C++ loops when it is loaded (they are not oneDNN calls: just threaded copies).
+ * Concat and SplitV of the wasm backend, routed to the oneDNN addon's plain C++ loops when it is
+ * loaded (not oneDNN calls: just threaded copies). The max-pooling gradients choose between the
+ * addon and JavaScript in ../kernels/max-pool-grad.ts.
  *
  * Why: a U-Net concatenates every skip connection along the channel axis and autodiff splits the
- * gradient back; the stock wasm kernels copy one row (one pixel's channels) per JavaScript call
- * (rank-5 SplitV: 8.4 s of the 3D reference step), and MaxPoolGrad is a scalar loop: together
- * ~190 ms of the 2D reference step. Without the addon, Concat and SplitV use the same row loop
+ * gradient back; the stock wasm kernels copy one row (one pixel's channels) per JavaScript call:
+ * ~100 ms of the 2D reference step, and the rank-5 SplitV 8.4 s of the 3D one. Without the addon, Concat and SplitV use the same row loop
  * in JavaScript (interleaveArrays). Anything unusual (empty or 1-byte tensors, a single input)
  * goes to the previous kernel.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { input } from "../kernels/scope.js";
-import { nativeKernels, type ConvGeometry } from "./addon.js";
+import { nativeKernels } from "./addon.js";
 import { routed, type Build } from "./routed.js";
 
 
@@ -66,45 +66,7 @@ export const nativeSplitV: Build = routed(tf.SplitV, (args, backend) => {
   return parts;
 });
 
-function poolGeometry(info: tf.backend_util.Conv2DInfo | tf.backend_util.Conv3DInfo): ConvGeometry {
-  if ("inDepth" in info) {
-    const p = info.padInfo;
-    return [3, info.batchSize, info.inChannels, info.outChannels, info.inDepth, info.inHeight, info.inWidth,
-      info.filterDepth, info.filterHeight, info.filterWidth, info.outDepth, info.outHeight, info.outWidth,
-      info.strideDepth, info.strideHeight, info.strideWidth, 1, 1, 1, p.front, p.top, p.left, p.back, p.bottom, p.right];
-  }
-  const p = info.padInfo;
-  return [2, info.batchSize, info.inChannels, info.outChannels, info.inHeight, info.inWidth, info.filterHeight, info.filterWidth,
-    info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, 1, 1, p.top, p.left, p.bottom, p.right];
-}
-
-export const nativeMaxPoolGrad: Build = routed(tf.MaxPoolGrad, (args, backend) => {
-  const native = nativeKernels();
-  const dy = input(args, "dy");
-  const x = input(args, "input");
-  if (native === undefined || x.dtype !== "float32") return undefined;
-  const a = args.attrs as unknown as tf.MaxPoolGradAttrs;
-  const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
-  const dx = backend.makeOutput(x.shape, "float32");
-  native.maxPoolGrad(backend, poolGeometry(info), dy, x, dx);
-  return dx;
-});
-
-export const nativeMaxPool3DGrad: Build = routed(tf.MaxPool3DGrad, (args, backend) => {
-  const native = nativeKernels();
-  const dy = input(args, "dy");
-  const x = input(args, "input");
-  if (native === undefined || x.dtype !== "float32") return undefined;
-  const a = args.attrs as unknown as tf.MaxPool3DGradAttrs;
-  const info = tf.backend_util.computePool3DInfo(x.shape as [number, number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
-  const dx = backend.makeOutput(x.shape, "float32");
-  native.maxPoolGrad(backend, poolGeometry(info), dy, x, dx);
-  return dx;
-});
-
 export const NATIVE_COPY_KERNELS: Record<string, Build> = {
   [tf.Concat]: nativeConcat,
   [tf.SplitV]: nativeSplitV,
-  [tf.MaxPoolGrad]: nativeMaxPoolGrad,
-  [tf.MaxPool3DGrad]: nativeMaxPool3DGrad,
 };
