@@ -12,14 +12,14 @@
  *                                                                    (enc{depth-1} is the bottleneck)
  *   dec{l}_up, dec{l}_concat, dec{l}_conv{1,2}, dec{l}_bn{1,2}, ...   decoder, l = depth-2..0
  *   head                                                             1x1 conv to logits
- * See unetPart().
+ * See unetPart(). The encoder/decoder skeleton, shared with the 3D U-Net, is ./unet.ts.
  *
  * The convs before BatchNorm have no bias (BN's beta replaces it), and BN (./batch-norm.ts: tfjs's
  * BatchNormalization with a fused training pass) uses PyTorch's epsilon and momentum, so the network matches the usual PyTorch U-Net parameter for parameter
  * (bench/train_step_torch.py is that twin).
  */
 import * as tf from "@tensorflow/tfjs";
-import { batchNorm } from "./batch-norm.js";
+import { buildUNet, levelFilters, unetParamCount, type UNetLayers } from "./unet.js";
 
 export type Upsampling = "transpose" | "resize";
 
@@ -70,10 +70,7 @@ export function resolveUNet2DConfig(config: Partial<UNet2DConfig> = {}): UNet2DC
   return c;
 }
 
-/** Channels at a level. */
-export function levelFilters(config: Pick<UNet2DConfig, "baseFilters">, level: number): number {
-  return config.baseFilters * 2 ** level;
-}
+export { levelFilters };
 
 /** Which part of the U-Net a layer (or weight, e.g. "enc0_conv1/kernel") belongs to. */
 export function unetPart(name: string): "encoder" | "decoder" | "head" | "other" {
@@ -83,53 +80,24 @@ export function unetPart(name: string): "encoder" | "decoder" | "head" | "other"
   return "other";
 }
 
+/** 2D layers: 3x3 convs, 2x2 pooling, a 2x2 stride-2 transposed conv or resize + 3x3 conv up. */
+function layers2d(upsampling: Upsampling): UNetLayers {
+  return {
+    conv: (args) => tf.layers.conv2d({ ...args, padding: "same" }),
+    pool: (name) => tf.layers.maxPooling2d({ name, poolSize: 2, strides: 2 }),
+    up: (prefix, filters, init) =>
+      upsampling === "transpose"
+        ? [tf.layers.conv2dTranspose({ name: `${prefix}_up`, filters, kernelSize: 2, strides: 2, padding: "valid", kernelInitializer: init() })]
+        : [
+            tf.layers.upSampling2d({ name: `${prefix}_resize`, size: [2, 2] }),
+            tf.layers.conv2d({ name: `${prefix}_up`, filters, kernelSize: 3, padding: "same", kernelInitializer: init() }),
+          ],
+  };
+}
+
 export function buildUNet2D(config: Partial<UNet2DConfig> = {}): tf.LayersModel {
   const c = resolveUNet2DConfig(config);
-  // One seed per layer. Never 0: tfjs treats a falsy seed as "no seed" and draws a random one.
-  let layerIndex = 0;
-  const init = () => tf.initializers.heNormal({ seed: c.seed * 1000 + ++layerIndex });
-
-  /** conv3x3 -> BN -> ReLU, twice, named `${prefix}_conv1`, `${prefix}_bn1`, ... */
-  const convBlock = (x: tf.SymbolicTensor, filters: number, prefix: string): tf.SymbolicTensor => {
-    for (const i of [1, 2]) {
-      x = tf.layers
-        .conv2d({ name: `${prefix}_conv${i}`, filters, kernelSize: 3, padding: "same", useBias: false, kernelInitializer: init() })
-        .apply(x) as tf.SymbolicTensor;
-      x = batchNorm({ name: `${prefix}_bn${i}`, momentum: 0.9, epsilon: 1e-5 }).apply(x) as tf.SymbolicTensor;
-      x = tf.layers.reLU({ name: `${prefix}_relu${i}` }).apply(x) as tf.SymbolicTensor;
-    }
-    return x;
-  };
-
-  const input = tf.input({ name: "input", shape: [c.height, c.width, c.inChannels] });
-  const skips: tf.SymbolicTensor[] = [];
-  let x = input;
-  for (let level = 0; level < c.depth; level++) {
-    x = convBlock(x, levelFilters(c, level), `enc${level}`);
-    if (level < c.depth - 1) {
-      skips.push(x);
-      x = tf.layers.maxPooling2d({ name: `enc${level}_pool`, poolSize: 2, strides: 2 }).apply(x) as tf.SymbolicTensor;
-    }
-  }
-  for (let level = c.depth - 2; level >= 0; level--) {
-    const filters = levelFilters(c, level);
-    if (c.upsampling === "transpose") {
-      x = tf.layers
-        .conv2dTranspose({ name: `dec${level}_up`, filters, kernelSize: 2, strides: 2, padding: "valid", kernelInitializer: init() })
-        .apply(x) as tf.SymbolicTensor;
-    } else {
-      x = tf.layers.upSampling2d({ name: `dec${level}_resize`, size: [2, 2] }).apply(x) as tf.SymbolicTensor;
-      x = tf.layers
-        .conv2d({ name: `dec${level}_up`, filters, kernelSize: 3, padding: "same", kernelInitializer: init() })
-        .apply(x) as tf.SymbolicTensor;
-    }
-    x = tf.layers.concatenate({ name: `dec${level}_concat`, axis: -1 }).apply([x, skips[level]]) as tf.SymbolicTensor;
-    x = convBlock(x, filters, `dec${level}`);
-  }
-  const logits = tf.layers
-    .conv2d({ name: "head", filters: c.nClasses, kernelSize: 1, kernelInitializer: init() })
-    .apply(x) as tf.SymbolicTensor;
-  return tf.model({ name: c.name, inputs: input, outputs: logits });
+  return buildUNet({ ...c, inputShape: [c.height, c.width, c.inChannels] }, layers2d(c.upsampling));
 }
 
 /**
@@ -138,15 +106,6 @@ export function buildUNet2D(config: Partial<UNet2DConfig> = {}): tf.LayersModel 
  */
 export function unet2dParamCount(config: Partial<UNet2DConfig> = {}): number {
   const c = resolveUNet2DConfig(config);
-  const f = (l: number) => levelFilters(c, l);
-  // two 3x3 convs without bias, each followed by BN (gamma, beta)
-  const block = (cin: number, cout: number) => 9 * cin * cout + 2 * cout + 9 * cout * cout + 2 * cout;
-  let n = 0;
-  for (let l = 0; l < c.depth; l++) n += block(l === 0 ? c.inChannels : f(l - 1), f(l));
-  for (let l = c.depth - 2; l >= 0; l--) {
-    const k = c.upsampling === "transpose" ? 4 : 9; // 2x2 transposed conv or 3x3 conv, with bias
-    n += k * f(l + 1) * f(l) + f(l);
-    n += block(2 * f(l), f(l));
-  }
-  return n + f(0) * c.nClasses + c.nClasses;
+  // 3x3 convs; up: 2x2 transposed conv or 3x3 conv
+  return unetParamCount(c, 9, c.upsampling === "transpose" ? 4 : 9);
 }

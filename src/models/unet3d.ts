@@ -29,8 +29,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { registerConv3dTransposeGradient } from "../backend/kernels/conv3d-transpose-gradient.js";
-import { batchNorm } from "./batch-norm.js";
-import { levelFilters } from "./unet2d.js";
+import { buildUNet, unetParamCount, type UNetLayers } from "./unet.js";
 
 registerConv3dTransposeGradient();
 
@@ -79,46 +78,18 @@ export function resolveUNet3DConfig(config: Partial<UNet3DConfig> = {}): UNet3DC
   return c;
 }
 
+/** 3D layers: 3x3x3 convs, 2x2x2 pooling, a 2x2x2 stride-2 transposed conv up. */
+const LAYERS_3D: UNetLayers = {
+  conv: (args) => tf.layers.conv3d({ ...args, padding: "same" }),
+  pool: (name) => tf.layers.maxPooling3d({ name, poolSize: 2, strides: 2 }),
+  up: (prefix, filters, init) => [
+    tf.layers.conv3dTranspose({ name: `${prefix}_up`, filters, kernelSize: 2, strides: 2, padding: "valid", kernelInitializer: init() }),
+  ],
+};
+
 export function buildUNet3D(config: Partial<UNet3DConfig> = {}): tf.LayersModel {
   const c = resolveUNet3DConfig(config);
-  // One seed per layer. Never 0: tfjs treats a falsy seed as "no seed" and draws a random one.
-  let layerIndex = 0;
-  const init = () => tf.initializers.heNormal({ seed: c.seed * 1000 + ++layerIndex });
-
-  /** conv3x3x3 -> BN -> ReLU, twice, named `${prefix}_conv1`, `${prefix}_bn1`, ... */
-  const convBlock = (x: tf.SymbolicTensor, filters: number, prefix: string): tf.SymbolicTensor => {
-    for (const i of [1, 2]) {
-      x = tf.layers
-        .conv3d({ name: `${prefix}_conv${i}`, filters, kernelSize: 3, padding: "same", useBias: false, kernelInitializer: init() })
-        .apply(x) as tf.SymbolicTensor;
-      x = batchNorm({ name: `${prefix}_bn${i}`, momentum: 0.9, epsilon: 1e-5 }).apply(x) as tf.SymbolicTensor;
-      x = tf.layers.reLU({ name: `${prefix}_relu${i}` }).apply(x) as tf.SymbolicTensor;
-    }
-    return x;
-  };
-
-  const input = tf.input({ name: "input", shape: [c.inDepth, c.height, c.width, c.inChannels] });
-  const skips: tf.SymbolicTensor[] = [];
-  let x = input;
-  for (let level = 0; level < c.depth; level++) {
-    x = convBlock(x, levelFilters(c, level), `enc${level}`);
-    if (level < c.depth - 1) {
-      skips.push(x);
-      x = tf.layers.maxPooling3d({ name: `enc${level}_pool`, poolSize: 2, strides: 2 }).apply(x) as tf.SymbolicTensor;
-    }
-  }
-  for (let level = c.depth - 2; level >= 0; level--) {
-    const filters = levelFilters(c, level);
-    x = tf.layers
-      .conv3dTranspose({ name: `dec${level}_up`, filters, kernelSize: 2, strides: 2, padding: "valid", kernelInitializer: init() })
-      .apply(x) as tf.SymbolicTensor;
-    x = tf.layers.concatenate({ name: `dec${level}_concat`, axis: -1 }).apply([x, skips[level]]) as tf.SymbolicTensor;
-    x = convBlock(x, filters, `dec${level}`);
-  }
-  const logits = tf.layers
-    .conv3d({ name: "head", filters: c.nClasses, kernelSize: 1, kernelInitializer: init() })
-    .apply(x) as tf.SymbolicTensor;
-  return tf.model({ name: c.name, inputs: input, outputs: logits });
+  return buildUNet({ ...c, inputShape: [c.inDepth, c.height, c.width, c.inChannels] }, LAYERS_3D);
 }
 
 /**
@@ -126,15 +97,6 @@ export function buildUNet3D(config: Partial<UNet3DConfig> = {}): tf.LayersModel 
  * against the built model, and the benchmark against PyTorch.
  */
 export function unet3dParamCount(config: Partial<UNet3DConfig> = {}): number {
-  const c = resolveUNet3DConfig(config);
-  const f = (l: number) => levelFilters(c, l);
-  // two 3x3x3 convs without bias, each followed by BN (gamma, beta)
-  const block = (cin: number, cout: number) => 27 * cin * cout + 2 * cout + 27 * cout * cout + 2 * cout;
-  let n = 0;
-  for (let l = 0; l < c.depth; l++) n += block(l === 0 ? c.inChannels : f(l - 1), f(l));
-  for (let l = c.depth - 2; l >= 0; l--) {
-    n += 8 * f(l + 1) * f(l) + f(l); // 2x2x2 transposed conv with bias
-    n += block(2 * f(l), f(l));
-  }
-  return n + f(0) * c.nClasses + c.nClasses;
+  // 3x3x3 convs; up: 2x2x2 transposed conv
+  return unetParamCount(resolveUNet3DConfig(config), 27, 8);
 }
