@@ -14,8 +14,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { conv2dFilterGrad, DyCache, isPatchConv, transposeDy } from "./conv2d-backprop-filter.js";
-import { gatherTapPlanes, planarInfo, tapIsUsed } from "./depth-taps.js";
-import { input, KernelArgs, KernelScope, TensorInfo, withScope } from "./scope.js";
+import { gatherTapPlanes, planarInfo, forEachUsedTap } from "./depth-taps.js";
+import { input, KernelArgs, TensorInfo, withScope } from "./scope.js";
 
 function conv3dBackpropFilter(args: KernelArgs): TensorInfo {
   const x = input(args, "x");
@@ -37,20 +37,12 @@ function conv3dBackpropFilter(args: KernelArgs): TensorInfo {
     const dw = scope.alloc(attrs.filterShape);
     const dyPlanes = scope.reshape(dy, [info.batchSize * info.outDepth, info.outHeight, info.outWidth, info.outChannels]);
     const cache: DyCache = isPatchConv(planar) ? {} : { dyT: transposeDy(scope, dyPlanes) };
-    for (let kd = 0; kd < info.filterDepth; kd++) {
-      if (!tapIsUsed(info, kd)) {
-        scope.view(dw).fill(0, kd * tapSize, (kd + 1) * tapSize);
-        continue;
-      }
-      const tapScope = new KernelScope(backend);
-      try {
-        const planes = gatherTapPlanes(tapScope, x, info, kd);
-        const g = conv2dFilterGrad(tapScope, planes, dyPlanes, planar, cache);
-        scope.view(dw).set(tapScope.view(g), kd * tapSize);
-      } finally {
-        tapScope.dispose();
-      }
-    }
+    scope.view(dw).fill(0); // taps that only see depth padding get no gradient
+    forEachUsedTap(backend, info, (tapScope, kd) => {
+      const planes = gatherTapPlanes(tapScope, x, info, kd);
+      const g = conv2dFilterGrad(tapScope, planes, dyPlanes, planar, cache);
+      scope.view(dw).set(tapScope.view(g), kd * tapSize);
+    });
     return dw;
   });
 }

@@ -14,8 +14,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { filterTap, planarAttrs, planarInfo, scatterAddTapPlanes, tapIsUsed } from "./depth-taps.js";
-import { input, KernelArgs, KernelScope, TensorInfo, withScope } from "./scope.js";
+import { filterTap, planarAttrs, planarInfo, scatterAddTapPlanes, forEachUsedTap } from "./depth-taps.js";
+import { input, KernelArgs, TensorInfo, withScope } from "./scope.js";
 
 function conv3dBackpropInput(args: KernelArgs): TensorInfo {
   const dy = input(args, "dy");
@@ -37,18 +37,11 @@ function conv3dBackpropInput(args: KernelArgs): TensorInfo {
     const dx = scope.alloc(info.inShape);
     scope.view(dx).fill(0);
     const dyPlanes = scope.reshape(dy, [info.batchSize * info.outDepth, info.outHeight, info.outWidth, info.outChannels]);
-    for (let kd = 0; kd < info.filterDepth; kd++) {
-      if (!tapIsUsed(info, kd)) continue;
-      // A scope per tap frees its full-size planes before the next tap allocates its own.
-      const tapScope = new KernelScope(backend);
-      try {
-        const w = filterTap(tapScope, filter, kd);
-        const planes = tapScope.run("Conv2DBackpropInput", { dy: dyPlanes, filter: w }, planarGradAttrs);
-        scatterAddTapPlanes(tapScope, dx, planes, info, kd);
-      } finally {
-        tapScope.dispose();
-      }
-    }
+    forEachUsedTap(backend, info, (tapScope, kd) => {
+      const w = filterTap(tapScope, filter, kd);
+      const planes = tapScope.run("Conv2DBackpropInput", { dy: dyPlanes, filter: w }, planarGradAttrs);
+      scatterAddTapPlanes(tapScope, dx, planes, info, kd);
+    });
     return dx;
   });
 }

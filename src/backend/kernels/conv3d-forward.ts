@@ -9,8 +9,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { filterTap, gatherTapPlanes, planarAttrs, planarInfo, tapIsUsed } from "./depth-taps.js";
-import { input, type KernelArgs, KernelScope, withScope } from "./scope.js";
+import { filterTap, gatherTapPlanes, planarAttrs, planarInfo, forEachUsedTap } from "./depth-taps.js";
+import { input, type KernelArgs, withScope } from "./scope.js";
 
 export function conv3dForwardConfig(stock: tf.KernelConfig): tf.KernelConfig {
   const fallback = (args: KernelArgs) => stock.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
@@ -30,19 +30,13 @@ export function conv3dForwardConfig(stock: tf.KernelConfig): tf.KernelConfig {
       return withScope(backend, (scope) => {
         const y = scope.alloc([info.batchSize, info.outDepth, info.outHeight, info.outWidth, info.outChannels]);
         scope.view(y).fill(0);
-        for (let kd = 0; kd < info.filterDepth; kd++) {
-          if (!tapIsUsed(info, kd)) continue;
-          const tapScope = new KernelScope(backend);
-          try {
-            const planes = gatherTapPlanes(tapScope, x, info, kd);
-            const part = tapScope.run(tf.Conv2D, { x: planes, filter: filterTap(tapScope, filter, kd) }, { ...planarAttrs(planar), dilations: 1 });
-            const out = scope.view(y);
-            const add = tapScope.view(part);
-            for (let i = 0; i < out.length; i++) out[i] += add[i];
-          } finally {
-            tapScope.dispose();
-          }
-        }
+        forEachUsedTap(backend, info, (tapScope, kd) => {
+          const planes = gatherTapPlanes(tapScope, x, info, kd);
+          const part = tapScope.run(tf.Conv2D, { x: planes, filter: filterTap(tapScope, filter, kd) }, { ...planarAttrs(planar), dilations: 1 });
+          const out = scope.view(y);
+          const add = tapScope.view(part);
+          for (let i = 0; i < out.length; i++) out[i] += add[i];
+        });
         return y;
       });
     }) as unknown as tf.KernelFunc,

@@ -8,6 +8,7 @@
  * and move depth planes between tensors on the wasm heap (plain memcpy-like copies).
  */
 import * as tf from "@tensorflow/tfjs";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { KernelScope, TensorInfo } from "./scope.js";
 
 type Conv3DInfo = tf.backend_util.Conv3DInfo;
@@ -23,6 +24,22 @@ export function inputDepth(info: Conv3DInfo, od: number, kd: number): number {
 export function tapIsUsed(info: Conv3DInfo, kd: number): boolean {
   for (let od = 0; od < info.outDepth; od++) if (inputDepth(info, od, kd) >= 0) return true;
   return false;
+}
+
+/**
+ * Run `body` for every filter depth tap that touches the input, each with a scope of its own that
+ * is freed before the next tap, so only one tap's full-size planes are alive at a time.
+ */
+export function forEachUsedTap(backend: BackendWasm, info: Conv3DInfo, body: (tapScope: KernelScope, kd: number) => void): void {
+  for (let kd = 0; kd < info.filterDepth; kd++) {
+    if (!tapIsUsed(info, kd)) continue;
+    const tapScope = new KernelScope(backend);
+    try {
+      body(tapScope, kd);
+    } finally {
+      tapScope.dispose();
+    }
+  }
 }
 
 /** The 2D conv (height/width part of the 3D one) over the [b*outDepth, H, W, ci] plane stack. */
