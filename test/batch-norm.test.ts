@@ -22,7 +22,8 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerTrainingKernels } from "../src/backend/kernels/index.js";
 import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from "../src/backend/kernels/batch-norm-train.js";
-import { addonUnavailableReason, setNativeEnabled } from "../src/backend/native/addon.js";
+import { setNativeEnabled } from "../src/backend/native/addon.js";
+import { addonMissing, skipWithoutAddon } from "./helpers/native.js";
 import { BatchNorm, batchNormTraining } from "../src/models/batch-norm.js";
 import { buildUNet2D } from "../src/models/unet2d.js";
 import { Random } from "../src/random.js";
@@ -105,23 +106,6 @@ function handBatchNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array,
   return { mean, variance, y, dx, dgamma, dbeta };
 }
 
-/** CI builds the addon: there (and with ANATOMY_SSL_NATIVE=1) a missing addon fails the native tests. */
-const NATIVE_REQUIRED = process.env.CI === "true" || process.env.ANATOMY_SSL_NATIVE === "1";
-function addonMissing(): string | undefined {
-  try {
-    return addonUnavailableReason();
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-/** true (after skipping) when the native variant cannot run; throws where the addon is required. */
-function skipWithoutAddon(t: { skip(message?: string): void }): boolean {
-  const missing = addonMissing();
-  if (missing === undefined) return false;
-  assert.ok(!NATIVE_REQUIRED, `the oneDNN addon is required here (CI=true or ANATOMY_SSL_NATIVE=1) but unavailable: ${missing}`);
-  t.skip(`addon not loaded: ${missing}`);
-  return true;
-}
 
 // Our wasm kernels must be registered before the wasm backend starts.
 registerTrainingKernels();

@@ -21,7 +21,8 @@ import { before, describe, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerTrainingKernels, stockWasmKernel, unregisterTrainingKernels } from "../src/backend/kernels/index.js";
-import { addonUnavailableReason, nativeKernels, setNativeEnabled } from "../src/backend/native/addon.js";
+import { nativeKernels, setNativeEnabled } from "../src/backend/native/addon.js";
+import { addonMissing, skipWithoutAddon } from "./helpers/native.js";
 import { conv2dGeometry, conv3dGeometry } from "../src/backend/native/conv-kernels.js";
 import { tileInto } from "../src/backend/kernels/tile.js";
 import { Random } from "../src/random.js";
@@ -383,17 +384,6 @@ function relativeError(ref: Outputs, got: Outputs): number {
   return worst;
 }
 
-/** CI builds the addon (scripts/build-native.sh --required): there a missing addon is an error. */
-const NATIVE_REQUIRED = process.env.CI === "true" || process.env.ANATOMY_SSL_NATIVE === "1";
-
-/** Why the addon is not in use, or undefined when it is (ANATOMY_SSL_NATIVE=1 makes loading throw). */
-function addonMissing(): string | undefined {
-  try {
-    return addonUnavailableReason();
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
 
 type Pass = "native" | "pure";
 const PASSES: { pass: Pass; label: string; tag: string }[] = [
@@ -435,12 +425,7 @@ before(async () => {
 const families = [...new Set(cases.map((c) => c.family))];
 
 /** Skips (or, where the addon is required, fails) a native test when the addon is not loaded. */
-function nativeUnavailable(t: { skip(message?: string): void }): boolean {
-  if (missing === undefined) return false;
-  assert.ok(!NATIVE_REQUIRED, `the oneDNN addon is required here (CI=true or ANATOMY_SSL_NATIVE=1) but unavailable: ${missing}`);
-  t.skip(`addon not loaded: ${missing}`);
-  return true;
-}
+const nativeUnavailable = (t: { skip(message?: string): void }): boolean => skipWithoutAddon(t, missing);
 
 test("the oneDNN addon is loaded (or the native pass is skipped with the reason)", (t) => {
   if (nativeUnavailable(t)) return;
