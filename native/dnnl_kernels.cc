@@ -407,141 +407,118 @@ ConvGeometry parseGeometry(const std::vector<int64_t>& a) {
   return g;
 }
 
-// The float32 tensor at byte offset `off` with `count` elements, after checking it is on the heap.
-float* tensorAt(uint8_t* base, size_t heapBytes, double off, size_t count, const char* what) {
-  if (off < 0 || static_cast<size_t>(off) % 4 != 0 || static_cast<size_t>(off) + 4 * count > heapBytes)
-    throw JsError{std::string(what) + ": offset outside the wasm heap or misaligned"};
-  return reinterpret_cast<float*>(base + static_cast<size_t>(off));
-}
-
 size_t product(const memory::dims& d) {
   size_t p = 1;
   for (auto v : d) p *= static_cast<size_t>(v);
   return p;
 }
 
-// conv(kind, heap, geometry, aOffset, bOffset, outOffset); kind 0 forward (x, w -> y),
-// 1 backward data (dy, w -> dx), 2 backward weights (x, dy -> dw).
-napi_value Conv(napi_env env, napi_callback_info info) {
+// The wasm heap of one call: tensors are byte offsets into it, checked before use.
+struct Heap {
+  napi_env env;
+  uint8_t* base;
+  size_t bytes;
+
+  Heap(napi_env e, napi_value array) : env(e), base(heapBase(e, array, &bytes)) {}
+
+  // The float32 tensor at the byte offset in `offset` with `count` elements.
+  float* at(napi_value offset, size_t count, const char* what) const { return at(number(env, offset, what), count, what); }
+
+  float* at(double off, size_t count, const char* what) const {
+    if (off < 0 || static_cast<size_t>(off) % 4 != 0 || static_cast<size_t>(off) + 4 * count > bytes)
+      throw JsError{std::string(what) + ": offset outside the wasm heap or misaligned"};
+    return reinterpret_cast<float*>(base + static_cast<size_t>(off));
+  }
+};
+
+// One exported function: exactly `want` arguments for `body`; our errors and oneDNN's become
+// JavaScript exceptions.
+template <typename Body>
+napi_value entry(napi_env env, napi_callback_info info, size_t want, const char* signature, Body body) {
   try {
-    size_t argc = 6;
-    napi_value argv[6];
-    check(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "napi_get_cb_info");
-    if (argc != 6) throw JsError{"conv(kind, heap, geometry, a, b, out) takes 6 arguments"};
-    int kind = static_cast<int>(number(env, argv[0], "kind"));
-    size_t heapBytes = 0;
-    uint8_t* base = heapBase(env, argv[1], &heapBytes);
-    ConvGeometry g = parseGeometry(intList(env, argv[2], "geometry"));
-    size_t xCount = g.n * g.ic * product(g.in), yCount = g.n * g.oc * product(g.out), wCount = g.ic * g.oc * product(g.k);
-    double a = number(env, argv[3], "a"), b = number(env, argv[4], "b"), out = number(env, argv[5], "out");
-    if (kind == 0)
-      convForward(g, tensorAt(base, heapBytes, a, xCount, "x"), tensorAt(base, heapBytes, b, wCount, "filter"),
-                  tensorAt(base, heapBytes, out, yCount, "y"));
-    else if (kind == 1)
-      convBackwardData(g, tensorAt(base, heapBytes, a, yCount, "dy"), tensorAt(base, heapBytes, b, wCount, "filter"),
-                       tensorAt(base, heapBytes, out, xCount, "dx"));
-    else if (kind == 2)
-      convBackwardWeights(g, tensorAt(base, heapBytes, a, xCount, "x"), tensorAt(base, heapBytes, b, yCount, "dy"),
-                          tensorAt(base, heapBytes, out, wCount, "dw"));
-    else
-      throw JsError{"conv kind must be 0, 1 or 2"};
+    std::vector<napi_value> argv(want);
+    size_t argc = want;
+    check(env, napi_get_cb_info(env, info, &argc, argv.data(), nullptr, nullptr), "napi_get_cb_info");
+    if (argc != want) throw JsError{std::string(signature) + " takes " + std::to_string(want) + " arguments"};
+    return body(argv.data());
   } catch (const JsError& e) {
     napi_throw_error(env, nullptr, e.message.c_str());
   } catch (const dnnl::error& e) {
     napi_throw_error(env, nullptr, (std::string("oneDNN: ") + e.what()).c_str());
   }
   return nullptr;
+}
+
+// conv(kind, heap, geometry, a, b, out): byte offsets; kind 0 forward (x, w -> y),
+// 1 backward data (dy, w -> dx), 2 backward weights (x, dy -> dw).
+napi_value Conv(napi_env env, napi_callback_info info) {
+  return entry(env, info, 6, "conv(kind, heap, geometry, a, b, out)", [&](napi_value* argv) -> napi_value {
+    int kind = static_cast<int>(number(env, argv[0], "kind"));
+    Heap heap(env, argv[1]);
+    ConvGeometry g = parseGeometry(intList(env, argv[2], "geometry"));
+    size_t xCount = g.n * g.ic * product(g.in), yCount = g.n * g.oc * product(g.out), wCount = g.ic * g.oc * product(g.k);
+    if (kind == 0)
+      convForward(g, heap.at(argv[3], xCount, "x"), heap.at(argv[4], wCount, "filter"), heap.at(argv[5], yCount, "y"));
+    else if (kind == 1)
+      convBackwardData(g, heap.at(argv[3], yCount, "dy"), heap.at(argv[4], wCount, "filter"), heap.at(argv[5], xCount, "dx"));
+    else if (kind == 2)
+      convBackwardWeights(g, heap.at(argv[3], xCount, "x"), heap.at(argv[4], yCount, "dy"), heap.at(argv[5], wCount, "dw"));
+    else
+      throw JsError{"conv kind must be 0, 1 or 2"};
+    return nullptr;
+  });
 }
 
 // implementation(kind, geometry): the oneDNN implementation name chosen for a geometry (for
 // benchmarks: "brg:avx512_core", "jit:avx2", "gemm:jit" ...). Empty before first use of kind 1/2.
 napi_value Implementation(napi_env env, napi_callback_info info) {
-  try {
-    size_t argc = 2;
-    napi_value argv[2];
-    check(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "napi_get_cb_info");
+  return entry(env, info, 2, "implementation(kind, geometry)", [&](napi_value* argv) {
     int kind = static_cast<int>(number(env, argv[0], "kind"));
     std::string name = implName(parseGeometry(intList(env, argv[1], "geometry")), kind);
     napi_value result;
     check(env, napi_create_string_utf8(env, name.c_str(), name.size(), &result), "napi_create_string_utf8");
     return result;
-  } catch (const JsError& e) {
-    napi_throw_error(env, nullptr, e.message.c_str());
-  } catch (const dnnl::error& e) {
-    napi_throw_error(env, nullptr, (std::string("oneDNN: ") + e.what()).c_str());
-  }
-  return nullptr;
+  });
 }
 
 // batchNormForward(heap, m, c, epsilon, x, scale, offset, y, mean, variance): byte offsets.
 napi_value BatchNormForward(napi_env env, napi_callback_info info) {
-  try {
-    size_t argc = 10;
-    napi_value argv[10];
-    check(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "napi_get_cb_info");
-    if (argc != 10) throw JsError{"batchNormForward takes 10 arguments"};
-    size_t heapBytes = 0;
-    uint8_t* base = heapBase(env, argv[0], &heapBytes);
+  return entry(env, info, 10, "batchNormForward", [&](napi_value* argv) -> napi_value {
+    Heap heap(env, argv[0]);
     size_t m = static_cast<size_t>(number(env, argv[1], "m")), c = static_cast<size_t>(number(env, argv[2], "c"));
-    double eps = number(env, argv[3], "epsilon");
-    auto at = [&](int i, size_t count, const char* what) { return tensorAt(base, heapBytes, number(env, argv[i], what), count, what); };
-    batchNormForward(at(4, m * c, "x"), at(5, c, "scale"), at(6, c, "offset"), eps, m, c, at(7, m * c, "y"), at(8, c, "mean"),
-                     at(9, c, "variance"));
-  } catch (const JsError& e) {
-    napi_throw_error(env, nullptr, e.message.c_str());
-  }
-  return nullptr;
+    batchNormForward(heap.at(argv[4], m * c, "x"), heap.at(argv[5], c, "scale"), heap.at(argv[6], c, "offset"), number(env, argv[3], "epsilon"), m, c,
+                     heap.at(argv[7], m * c, "y"), heap.at(argv[8], c, "mean"), heap.at(argv[9], c, "variance"));
+    return nullptr;
+  });
 }
 
 // batchNormBackward(heap, m, c, epsilon, dy, x, scale, mean, variance, dx, dscale, doffset).
 napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
-  try {
-    size_t argc = 12;
-    napi_value argv[12];
-    check(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "napi_get_cb_info");
-    if (argc != 12) throw JsError{"batchNormBackward takes 12 arguments"};
-    size_t heapBytes = 0;
-    uint8_t* base = heapBase(env, argv[0], &heapBytes);
+  return entry(env, info, 12, "batchNormBackward", [&](napi_value* argv) -> napi_value {
+    Heap heap(env, argv[0]);
     size_t m = static_cast<size_t>(number(env, argv[1], "m")), c = static_cast<size_t>(number(env, argv[2], "c"));
-    double eps = number(env, argv[3], "epsilon");
-    auto at = [&](int i, size_t count, const char* what) { return tensorAt(base, heapBytes, number(env, argv[i], what), count, what); };
-    batchNormBackward(at(4, m * c, "dy"), at(5, m * c, "x"), at(6, c, "scale"), at(7, c, "mean"), at(8, c, "variance"), eps, m, c,
-                      at(9, m * c, "dx"), at(10, c, "dscale"), at(11, c, "doffset"));
-  } catch (const JsError& e) {
-    napi_throw_error(env, nullptr, e.message.c_str());
-  }
-  return nullptr;
+    batchNormBackward(heap.at(argv[4], m * c, "dy"), heap.at(argv[5], m * c, "x"), heap.at(argv[6], c, "scale"), heap.at(argv[7], c, "mean"),
+                      heap.at(argv[8], c, "variance"), number(env, argv[3], "epsilon"), m, c, heap.at(argv[9], m * c, "dx"),
+                      heap.at(argv[10], c, "dscale"), heap.at(argv[11], c, "doffset"));
+    return nullptr;
+  });
 }
 
 // biasActivation(heap, m, c, y, bias (-1: none), relu (0/1)).
 napi_value BiasActivation(napi_env env, napi_callback_info info) {
-  try {
-    size_t argc = 6;
-    napi_value argv[6];
-    check(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "napi_get_cb_info");
-    if (argc != 6) throw JsError{"biasActivation takes 6 arguments"};
-    size_t heapBytes = 0;
-    uint8_t* base = heapBase(env, argv[0], &heapBytes);
+  return entry(env, info, 6, "biasActivation(heap, m, c, y, bias, relu)", [&](napi_value* argv) -> napi_value {
+    Heap heap(env, argv[0]);
     size_t m = static_cast<size_t>(number(env, argv[1], "m")), c = static_cast<size_t>(number(env, argv[2], "c"));
-    float* y = tensorAt(base, heapBytes, number(env, argv[3], "y"), m * c, "y");
-    double biasOff = number(env, argv[4], "bias");
-    float* bias = biasOff < 0 ? nullptr : tensorAt(base, heapBytes, biasOff, c, "bias");
-    biasActivation(y, bias, number(env, argv[5], "relu") != 0, m, c);
-  } catch (const JsError& e) {
-    napi_throw_error(env, nullptr, e.message.c_str());
-  }
-  return nullptr;
+    float* bias = number(env, argv[4], "bias") < 0 ? nullptr : heap.at(argv[4], c, "bias");
+    biasActivation(heap.at(argv[3], m * c, "y"), bias, number(env, argv[5], "relu") != 0, m, c);
+    return nullptr;
+  });
 }
 
 // interleave(heap, gather (1: parts -> whole, 0: whole -> parts), rows, whole, [part, width]...)
 napi_value Interleave(napi_env env, napi_callback_info info) {
-  try {
-    size_t argc = 5;
-    napi_value argv[5];
-    check(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "napi_get_cb_info");
-    if (argc != 5) throw JsError{"interleave(heap, gather, rows, whole, parts) takes 5 arguments"};
-    size_t heapBytes = 0;
-    uint8_t* base = heapBase(env, argv[0], &heapBytes);
+  return entry(env, info, 5, "interleave(heap, gather, rows, whole, parts)", [&](napi_value* argv) -> napi_value {
+    Heap heap(env, argv[0]);
     bool gather = number(env, argv[1], "gather") != 0;
     size_t rows = static_cast<size_t>(number(env, argv[2], "rows"));
     std::vector<int64_t> flat = intList(env, argv[4], "parts");
@@ -552,34 +529,23 @@ napi_value Interleave(napi_env env, napi_callback_info info) {
     for (size_t i = 0; i < flat.size(); i += 2) {
       widths.push_back(static_cast<size_t>(flat[i + 1]));
       total += widths.back();
-      parts.push_back(reinterpret_cast<uint32_t*>(tensorAt(base, heapBytes, static_cast<double>(flat[i]), rows * widths.back(), "part")));
+      parts.push_back(reinterpret_cast<uint32_t*>(heap.at(static_cast<double>(flat[i]), rows * widths.back(), "part")));
     }
-    auto* whole = reinterpret_cast<uint32_t*>(tensorAt(base, heapBytes, number(env, argv[3], "whole"), rows * total, "whole"));
-    interleave(gather, whole, parts, widths, rows);
-  } catch (const JsError& e) {
-    napi_throw_error(env, nullptr, e.message.c_str());
-  }
-  return nullptr;
+    interleave(gather, reinterpret_cast<uint32_t*>(heap.at(argv[3], rows * total, "whole")), parts, widths, rows);
+    return nullptr;
+  });
 }
 
 // maxPoolGrad(heap, geometry, dy, x, dx): geometry as for conv with IC == OC == channels.
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
-  try {
-    size_t argc = 5;
-    napi_value argv[5];
-    check(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "napi_get_cb_info");
-    if (argc != 5) throw JsError{"maxPoolGrad(heap, geometry, dy, x, dx) takes 5 arguments"};
-    size_t heapBytes = 0;
-    uint8_t* base = heapBase(env, argv[0], &heapBytes);
+  return entry(env, info, 5, "maxPoolGrad(heap, geometry, dy, x, dx)", [&](napi_value* argv) -> napi_value {
+    Heap heap(env, argv[0]);
     ConvGeometry g = parseGeometry(intList(env, argv[1], "geometry"));
     if (g.ic != g.oc) throw JsError{"maxPoolGrad: channels in and out differ"};
     size_t xCount = g.n * g.ic * product(g.in), yCount = g.n * g.oc * product(g.out);
-    maxPoolGrad(g, tensorAt(base, heapBytes, number(env, argv[2], "dy"), yCount, "dy"), tensorAt(base, heapBytes, number(env, argv[3], "x"), xCount, "x"),
-                tensorAt(base, heapBytes, number(env, argv[4], "dx"), xCount, "dx"));
-  } catch (const JsError& e) {
-    napi_throw_error(env, nullptr, e.message.c_str());
-  }
-  return nullptr;
+    maxPoolGrad(g, heap.at(argv[2], yCount, "dy"), heap.at(argv[3], xCount, "x"), heap.at(argv[4], xCount, "dx"));
+    return nullptr;
+  });
 }
 
 // setThreads(n): OpenMP threads oneDNN uses; returns the number in effect.
