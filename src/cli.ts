@@ -8,17 +8,19 @@ import { formatSummary, summarizeVolume } from "./io/summary.js";
 import type { Volume } from "./io/volume.js";
 import { gitCommit, machineInfo, packageVersions, projectRoot } from "./provenance.js";
 
-const USAGE = `usage: anatomy-ssl <command> [options]
+const usage = (papers: string) => `usage: anatomy-ssl <command> [options]
 
 commands:
   info [PATH ...]   backend, package versions, machine; a summary of each NIfTI file or DICOM
                     folder given (default: a seeded demo volume made by the library)
   reproduce PAPER|all [--quick] [--data DIR] [--out DIR] [--set KEY=VALUE ...] [--fresh]
-                    run a paper's protocol and write results/PAPER/ (papers: bai2019).
+                    run a paper's protocol and write results/PAPER/ (papers: ${papers}).
                     --quick: a few-minute smoke run into results/PAPER-quick/. --data: a real
-                    dataset folder (M&Ms-2 layout) instead of the built-in phantoms. --set:
-                    override any protocol setting (e.g. --set finetune.steps=300 --set
-                    budgets=1,5). Rerunning resumes; --fresh discards earlier cells.
+                    dataset folder (e.g. M&Ms-2 layout) instead of the built-in phantoms,
+                    written to results/PAPER-LOADER/. --set: override any protocol setting
+                    (e.g. --set finetune.maxSteps=300 --set budgets=1,5); every setting is
+                    checked before anything runs. Rerunning resumes; --fresh discards earlier
+                    cells (on committed results only with --replace-committed).
   data list         the real datasets described in data-manifests/ (source, license, size)
   data verify DATASET DIR [--all]
                     check a local copy of a dataset: missing files, checksums, layout
@@ -27,6 +29,11 @@ commands:
 environment:
   ANATOMY_SSL_BACKEND=node-gpu|node|wasm|cpu   force a tfjs backend (default: best available)
   ANATOMY_SSL_WASM_THREADS=N                   threads for the wasm backend`;
+
+async function usageText(): Promise<string> {
+  const { PAPERS } = await import("./experiments/registry.js");
+  return usage(PAPERS.map((p) => p.name).join(", "));
+}
 
 async function loadAny(p: string): Promise<Volume> {
   if (!fs.existsSync(p)) throw new Error(`${p}: no such file or folder`);
@@ -61,8 +68,9 @@ async function info(paths: string[]): Promise<void> {
 
 async function reproduceCommand(args: string[]): Promise<number> {
   const [paper, ...rest] = args;
-  if (!paper || paper.startsWith("-")) throw new Error("reproduce: name a paper (bai2019) or all");
-  const options: { quick: boolean; fresh: boolean; dataDir?: string; outDir?: string; overrides: string[] } = { quick: false, fresh: false, overrides: [] };
+  const { PAPERS } = await import("./experiments/registry.js");
+  if (!paper || paper.startsWith("-")) throw new Error(`reproduce: name a paper (${PAPERS.map((p) => p.name).join(", ")}) or all`);
+  const options: { quick: boolean; fresh: boolean; replaceCommitted: boolean; dataDir?: string; outDir?: string; overrides: string[] } = { quick: false, fresh: false, replaceCommitted: false, overrides: [] };
   for (let i = 0; i < rest.length; i++) {
     const value = () => {
       const v = rest[++i];
@@ -75,6 +83,9 @@ async function reproduceCommand(args: string[]): Promise<number> {
         break;
       case "--fresh":
         options.fresh = true;
+        break;
+      case "--replace-committed":
+        options.replaceCommitted = true;
         break;
       case "--data":
         options.dataDir = value();
@@ -89,8 +100,9 @@ async function reproduceCommand(args: string[]): Promise<number> {
         throw new Error(`reproduce: unknown option ${rest[i]}`);
     }
   }
-  const { reproduce, PAPERS } = await import("./experiments/reproduce.js");
-  for (const p of paper === "all" ? PAPERS : [paper]) {
+  const { reproduce } = await import("./experiments/reproduce.js");
+  if (paper === "all" && (options.dataDir || options.outDir)) throw new Error("reproduce all: --data and --out name one paper's data and folder; run one paper at a time");
+  for (const p of paper === "all" ? PAPERS.map((x) => x.name) : [paper]) {
     const { outDir, files } = await reproduce(p, options);
     console.log(`wrote ${outDir}: ${files.join(", ")}`);
   }
@@ -111,10 +123,10 @@ export async function main(argv: string[]): Promise<number> {
     case "help":
     case "--help":
     case "-h":
-      console.log(USAGE);
+      console.log(await usageText());
       return command === undefined ? 1 : 0;
     default:
-      console.error(`anatomy-ssl: unknown command '${command}'\n\n${USAGE}`);
+      console.error(`anatomy-ssl: unknown command '${command}'\n\n${await usageText()}`);
       return 2;
   }
 }

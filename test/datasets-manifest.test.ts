@@ -43,30 +43,39 @@ test("every manifest in data-manifests/ loads and validates", async () => {
   for (const name of ["acdc", "kaggle-dsb", "mnms2", "sunnybrook"]) assert.match(out, new RegExp(`^${name} `, "m"));
 });
 
-test("known-sample checksums are exactly those of shared/data/SHA256SUMS", { skip: sharedDataSkip(["SHA256SUMS"]) }, async () => {
+/**
+ * Facts about our trimmed sample, not the published data, so they live here and not in a manifest:
+ * shared/data/sunnybrook/link.csv keeps two of the redistribution's five rows (shared/data/README.md).
+ */
+const SAMPLE_CHANGED = ["sunnybrook/link.csv"];
+const SAMPLE_LINK_CSV_SHA256 = "deb6594bebde2cc0996a55ca77678712cf4951e57c2cc9830bf93ff3d4d32f47";
+
+test("known-sample checksums are exactly those of shared/data/SHA256SUMS, and none pins a file the sample changed", { skip: sharedDataSkip(["SHA256SUMS"]) }, async () => {
   const sums = new Map(
     readFileSync(sharedDataPath("SHA256SUMS"), "utf8").trim().split("\n").map((l) => {
       const [hash, file] = l.split(/\s+/);
       return [file.replace(/^\.\//, ""), hash] as const;
     }),
   );
-  let n = 0;
+  const pinned: string[] = [];
   for (const [name, folder, subjectDir] of [["mnms2", "mnms2-001", () => ""], ["sunnybrook", "sunnybrook", (id: string) => `dicoms/${id}/`]] as const) {
     const m = await findManifest(name);
     for (const set of m.checksums ?? []) {
       for (const [file, hash] of Object.entries(set.root ?? {})) {
         assert.equal(hash, sums.get(`${folder}/${file}`), file);
-        n++;
+        pinned.push(`${folder}/${file.replace(/^\//, "")}`);
       }
       for (const [id, files] of Object.entries(set.subjects ?? {}))
         for (const [file, hash] of Object.entries(files)) {
           const rel = file.startsWith("/") ? file.slice(1) : `${subjectDir(id)}${file}`;
           assert.equal(hash, sums.get(`${folder}/${rel}`), rel);
-          n++;
+          pinned.push(`${folder}/${rel}`);
         }
     }
   }
-  assert.equal(n, 9 + 555);
+  assert.equal(pinned.length, 9 + 554);
+  assert.deepEqual(pinned.filter((f) => SAMPLE_CHANGED.includes(f)), []);
+  assert.equal(sums.get("sunnybrook/link.csv"), SAMPLE_LINK_CSV_SHA256);
 });
 
 test("invalid manifests are refused with errors naming the manifest file", async () => {
@@ -109,12 +118,45 @@ test("verify the real samples: M&Ms-2 subject 001 and Sunnybrook pass for the su
   console.log(out.replace(/^/gm, "# "));
   assert.equal(code, 0);
   assert.match(out, /2 subjects found \(the full dataset has 45\), 2 with every required file/);
-  assert.match(out, /checksums: 555 checked, 555 match/);
+  assert.match(out, /checksums: 554 checked, 554 match/);
   assert.match(out, /OK$/);
+  // No manifest vouches for the sample's trimmed link.csv (it is not the published file); this test does.
+  assert.equal(await sha256File(sharedDataPath("sunnybrook", "link.csv")), SAMPLE_LINK_CSV_SHA256);
   const strict = await cli(["data", "verify", "sunnybrook", sharedDataPath("sunnybrook"), "--all", "--no-checksums"]);
   assert.equal(strict.code, 1, "--all: a partial copy fails");
   assert.match(strict.out, /\[layout\] 2 of 45 subjects present/);
 });
+
+test(
+  "verify a full Sunnybrook copy: a link.csv with more subjects than our sample passes",
+  { skip: sharedDataSkip(["sunnybrook", "dicoms", "SCD0000101"], ["sunnybrook", "dicoms", "SCD0000201"], ["sunnybrook", "contourfiles"]) },
+  async () => {
+    // The redistribution's five subjects and link.csv rows (shared/data/README.md). Ours are
+    // linked in; the three we lack stand in as links to ours (no checksum is pinned for them).
+    const ours = { SCD0000101: "SC-HF-I-1", SCD0000201: "SC-HF-I-2" };
+    const rows: [string, string, keyof typeof ours][] = [
+      ["SCD0000101", "SC-HF-I-1", "SCD0000101"],
+      ["SCD0000201", "SC-HF-I-2", "SCD0000201"],
+      ["SCD0000301", "SC-HF-I-4", "SCD0000101"],
+      ["SCD0000401", "SC-HF-I-5", "SCD0000201"],
+      ["SCD0000501", "SC-HF-I-6", "SCD0000101"],
+    ];
+    const full = path.join(tmp, "sunnybrook-full");
+    mkdirSync(path.join(full, "dicoms"), { recursive: true });
+    mkdirSync(path.join(full, "contourfiles"));
+    for (const [id, original, from] of rows) {
+      symlinkSync(sharedDataPath("sunnybrook", "dicoms", from), path.join(full, "dicoms", id));
+      symlinkSync(sharedDataPath("sunnybrook", "contourfiles", ours[from]), path.join(full, "contourfiles", original));
+    }
+    writeFileSync(path.join(full, "link.csv"), ["patient_id,original_id", ...rows.map(([id, original]) => `${id},${original}`), ""].join("\n"));
+
+    const { code, out } = await cli(["data", "verify", "sunnybrook", full]);
+    assert.equal(code, 0, out);
+    assert.match(out, /5 subjects found \(the full dataset has 45\), 5 with every required file/);
+    assert.match(out, /checksums: 554 checked, 554 match/);
+    assert.match(out, /OK$/);
+  },
+);
 
 test("verify a broken synthetic copy: the report names the missing _gt, the bad checksum, the stray file", async () => {
   const root = path.join(tmp, "synthetic");
@@ -157,7 +199,7 @@ test("verify a broken synthetic copy: the report names the missing _gt, the bad 
 });
 
 test("verify layouts with links and nested folders (Sunnybrook link.csv, ACDC, Kaggle DSB)", async () => {
-  // Sunnybrook: a subject missing from link.csv, and a link.csv that differs from the sample.
+  // Sunnybrook: a subject missing from link.csv (a link.csv other than the sample's is no checksum problem).
   if (existsSync(sharedDataPath("sunnybrook", "dicoms", "SCD0000101"))) {
     const sb = path.join(tmp, "sb");
     mkdirSync(path.join(sb, "dicoms"), { recursive: true });
@@ -165,7 +207,7 @@ test("verify layouts with links and nested folders (Sunnybrook link.csv, ACDC, K
     symlinkSync(sharedDataPath("sunnybrook", "contourfiles"), path.join(sb, "contourfiles"));
     writeFileSync(path.join(sb, "link.csv"), "patient_id,original_id\nSCD0000201,SC-HF-I-2\n");
     const r = await verifyDataset(await findManifest("sunnybrook"), sb);
-    assert.deepEqual(r.problems.map((p) => [p.kind, p.file]), [["link", "link.csv"], ["checksum", "link.csv"]], formatVerifyReport(r));
+    assert.deepEqual(r.problems.map((p) => [p.kind, p.file]), [["link", "link.csv"]], formatVerifyReport(r));
     assert.match(r.problems[0].message, /subject SCD0000101 has no row in link\.csv/);
   }
 

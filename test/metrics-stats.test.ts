@@ -3,9 +3,7 @@ import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { mean, normalSf, regularizedIncompleteBeta, sampleSd, studentTCdf, summarize, tQuantile, wilcoxonSignedRank, type WilcoxonOptions } from "../src/metrics/index.js";
 import { Random } from "../src/random.js";
-
-// Debian's python (the one on PATH may lack SciPy); METRICS_PYTHON overrides it, e.g. to test the skip.
-const PYTHON = process.env.METRICS_PYTHON ?? "/usr/bin/python3";
+import { PYTHON, scipySkip } from "./helpers/scipy.js";
 
 function close(actual: number, expected: number, rel: number, what: string): void {
   assert.ok(Math.abs(actual - expected) <= rel * Math.max(Math.abs(expected), 1e-300), `${what}: ${actual} vs ${expected}`);
@@ -116,14 +114,9 @@ t = [float(stats.t.ppf(p, df)) for p, df in q["t"]]
 json.dump({"wilcoxon": [[float(r.statistic), float(r.pvalue)] for r in w], "t": t}, sys.stdout)
 `;
 
-function scipyMissing(): string | undefined {
-  const r = spawnSync(PYTHON, ["-c", "import scipy.stats"], { encoding: "utf8" });
-  if (r.error || r.status !== 0) return `SciPy not available via ${PYTHON} (${r.error?.message ?? r.stderr.trim().split("\n").pop()}); skipping the SciPy cross-check`;
-  return undefined;
-}
 
 test("cross-check with scipy.stats.wilcoxon and scipy.stats.t.ppf", (t) => {
-  const missing = scipyMissing();
+  const missing = scipySkip("scipy.stats");
   if (missing) {
     t.skip(missing);
     return;
@@ -145,6 +138,20 @@ test("cross-check with scipy.stats.wilcoxon and scipy.stats.t.ppf", (t) => {
   datasets.push({ name: "n 30 no ties", x: Array.from({ length: 30 }, () => rng.normal(0.2, 1)), y: new Array(30).fill(0) });
   datasets.push({ name: "n 40 forced exact", x: Array.from({ length: 40 }, () => rng.normal(0.3, 1)), y: new Array(40).fill(0), options: { method: "exact" } });
   datasets.push({ name: "n 6 forced approx", x: [1, 2, 3, 4, 5, 6], y: [0, 0, 0, 0, 0, 0], options: { method: "approx" } });
+  // The subject-level test of src/metrics/bootstrap.ts: each subject's Dice (3 decimals) averaged
+  // over 5 seeds per method, n = 20 subjects. Subjects scored the same by both methods give exact
+  // zero differences; gains on a 0.002 grid give tied |d|.
+  const seedAveraged = { x: [] as number[], y: [] as number[] };
+  for (let j = 0; j < 20; j++) {
+    const base = Array.from({ length: 5 }, () => Math.round(1000 * rng.uniform(0.78, 0.92)) / 1000);
+    const gain = j % 6 === 0 ? base : base.map((v) => Math.round(1000 * (v + rng.int(-1, 2) / 100)) / 1000);
+    seedAveraged.x.push(mean(gain));
+    seedAveraged.y.push(mean(base));
+  }
+  const absD = seedAveraged.x.map((v, i) => Math.abs(v - seedAveraged.y[i])).filter((v) => v !== 0);
+  assert.ok(absD.length < 20 && new Set(absD).size < absD.length, "the seed-averaged case has zeros and ties");
+  datasets.push({ name: "n 20 seed-averaged ties/zeros", ...seedAveraged });
+  datasets.push({ name: "n 20 seed-averaged ties/zeros no correction", ...seedAveraged, options: { correction: false } });
 
   const ours = datasets.map((d) => wilcoxonSignedRank(d.x, d.y, d.options));
   const tCases: [number, number][] = [[0.975, 1], [0.975, 2], [0.975, 4], [0.975, 9], [0.975, 29], [0.995, 3.5], [0.9, 100], [0.025, 12], [0.9995, 1]];
@@ -162,6 +169,7 @@ test("cross-check with scipy.stats.wilcoxon and scipy.stats.t.ppf", (t) => {
   });
   assert.deepEqual(ours.map((r) => r.method).slice(0, 3), ["exact", "exact", "exact"]);
   assert.ok(ours.slice(3, 11).every((r) => r.method === "approx"), "rounded Dice has ties or zeros");
+  assert.ok(ours.slice(-2).every((r) => r.method === "approx" && r.zeros > 0 && r.n <= 20), "seed-averaged case: approximation, zeros dropped");
   // SciPy 1.10's t.ppf is itself only good to ~1e-9 relative (t.ppf(0.9995, 1) is 1e-9 off
   // tan(0.9995 pi - pi/2)), so this tolerance is looser; the 40-digit test above is the precise one.
   tCases.forEach(([p, df], i) => close(tQuantile(p, df), expected.t[i], 1e-8, `t.ppf(${p}, ${df})`));

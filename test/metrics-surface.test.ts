@@ -4,9 +4,8 @@ import { test } from "node:test";
 import { identityAffine, type Volume } from "../src/io/volume.js";
 import { dice, surfaceDistances, surfaceMetrics, surfaceMetricsPerClass, surfaceMetricsPerSlice, type SurfaceDistances } from "../src/metrics/index.js";
 import { Random } from "../src/random.js";
+import { PYTHON, scipySkip } from "./helpers/scipy.js";
 
-// Debian's python (the one on PATH may lack SciPy); METRICS_PYTHON overrides it, e.g. to test the skip.
-const PYTHON = process.env.METRICS_PYTHON ?? "/usr/bin/python3";
 const CARDIAC: number[] = [1.5, 1.5, 10]; // short-axis stack voxel size, mm
 
 function volume(shape: number[], spacing: number[], fill: (i: number, j: number, k: number) => number): Volume<Uint8Array> {
@@ -238,14 +237,9 @@ for case in json.load(sys.stdin):
 json.dump(out, sys.stdout)
 `;
 
-function scipyAvailable(): string | undefined {
-  const r = spawnSync(PYTHON, ["-c", "import scipy.ndimage"], { encoding: "utf8" });
-  if (r.error || r.status !== 0) return `SciPy not available via ${PYTHON} (${r.error?.message ?? r.stderr.trim().split("\n").pop()}); skipping the SciPy cross-check`;
-  return undefined;
-}
 
 test("cross-check with scipy.ndimage (MedPy hd95 definition)", (t) => {
-  const missing = scipyAvailable();
+  const missing = scipySkip("scipy.ndimage");
   if (missing) {
     t.skip(missing);
     return;

@@ -9,8 +9,8 @@ import { test } from "node:test";
 
 const cli = path.resolve(__dirname, "../src/cli.js");
 const TINY = [
-  "syntheticSubjects=8", "labelledPool=2", "testSubjects=2", "exam.matrix=32", "exam.pixel=5", "size=32", "pixel=5",
-  "unet.depth=3", "unet.baseFilters=4", "batch=2", "pretrain.steps=4", "finetune.steps=3", "budgets=1,2", "seeds=1",
+  "syntheticSubjects=8", "labelledPool=2", "validationSubjects=1", "testSubjects=2", "exam.matrix=32", "exam.pixel=5", "size=32", "pixel=5",
+  "unet.depth=3", "unet.baseFilters=4", "batch=2", "pretrain.steps=4", "finetune.maxSteps=3", "finetune.validateEvery=1", "finetune.patience=1", "budgets=1,2", "seeds=1",
 ].flatMap((s) => ["--set", s]);
 
 function env(cache: string): NodeJS.ProcessEnv {
@@ -56,23 +56,37 @@ test("reproduce: an interrupted run resumes to the same table as an uninterrupte
   const run = JSON.parse(fs.readFileSync(path.join(out, "run.json"), "utf8"));
   assert.equal(run.invocations.length, 1, "the killed run wrote no run.json");
   assert.equal(run.invocations[0].cellsSkipped, cellsBefore);
-  for (const file of ["table.md", "summary.csv", "paired-tests.csv"]) {
+  for (const file of ["table.md", "summary.csv", "comparisons.csv"]) {
     assert.equal(fs.readFileSync(path.join(out, file), "utf8"), fs.readFileSync(path.join(root, "whole", file), "utf8"), file);
   }
   const table = fs.readFileSync(path.join(out, "table.md"), "utf8");
   for (const m of ["scratch", "ssl-decoder", "ssl-all", "ssl-multitask"]) assert.match(table, new RegExp(`\\| 2 \\| ${m} \\|`));
 
-  // Rerunning a finished store only rewrites the report: no cell and no pretraining.
+  // Every cell records its stopping rule's curve and where it was computed.
+  const cellLines = fs.readFileSync(path.join(out, "rows.jsonl"), "utf8").split("\n").filter((l) => l.includes('"type":"cell"')).map((l) => JSON.parse(l));
+  for (const c of cellLines) {
+    assert.equal(c.curve.validation.length, c.steps, "validated every step");
+    assert.ok(c.bestStep >= 1 && c.bestStep <= c.steps);
+    assert.match(c.computedOn.backend, /\w/);
+    assert.equal(c.pretrainSeed, c.method === "scratch" ? undefined : c.seed);
+  }
+
+  // Rerunning a finished store only rewrites the report: no cell, no pretraining, and the
+  // provenance of the run that computed the cells is kept; the re-render is recorded apart.
+  const before = JSON.parse(fs.readFileSync(path.join(out, "run.json"), "utf8"));
   const again = runToEnd(out, path.join(root, "cache-c"));
   assert.equal(again.status, 0, again.stderr);
-  const last = JSON.parse(fs.readFileSync(path.join(out, "run.json"), "utf8")).invocations.at(-1);
-  assert.deepEqual([last.cellsRun, last.cellsSkipped, last.pretrainSeconds], [0, 8, 0]);
+  const after = JSON.parse(fs.readFileSync(path.join(out, "run.json"), "utf8"));
+  assert.deepEqual(after.invocations, before.invocations, "a re-render adds no computing invocation");
+  assert.equal(after.wallSeconds, before.wallSeconds);
+  assert.equal(after.regenerated.length, 1);
+  assert.match(fs.readFileSync(path.join(out, "README.md"), "utf8"), /Report regenerated from the stored cells \(nothing recomputed\)/);
   assert.equal(fs.readFileSync(path.join(out, "table.md"), "utf8"), table);
 
   // Another configuration in the same folder is refused rather than mixed in.
-  const changed = runToEnd(out, path.join(root, "cache-b"), ["--set", "finetune.steps=4"]);
+  const changed = runToEnd(out, path.join(root, "cache-b"), ["--set", "finetune.maxSteps=4"]);
   assert.notEqual(changed.status, 0);
-  assert.match(changed.stderr, /made with another configuration; rerun with --fresh/);
+  assert.match(changed.stderr, /made with another configuration; use --out DIR for this one, or --fresh/);
 
   // --fresh recomputes everything, pretraining included (cache-b holds pretrained weights), and
   // starts a new history: one invocation, not the sum of the earlier ones.
@@ -80,6 +94,6 @@ test("reproduce: an interrupted run resumes to the same table as an uninterrupte
   assert.equal(fresh.status, 0, fresh.stderr);
   const freshRun = JSON.parse(fs.readFileSync(path.join(out, "run.json"), "utf8"));
   assert.equal(freshRun.invocations.length, 1);
-  assert.deepEqual([freshRun.invocations[0].cellsRun, freshRun.invocations[0].pretrainCached], [8, false]);
+  assert.deepEqual([freshRun.invocations[0].cellsRun, freshRun.invocations[0].pretrainRuns, freshRun.invocations[0].pretrainCached], [8, 1, 0]);
   assert.equal(fs.readFileSync(path.join(out, "table.md"), "utf8"), table, "same seed, same numbers");
 });

@@ -30,7 +30,7 @@ test("non-integer data gets no label table; float-typed label maps do", () => {
   assert.deepEqual(summarizeVolume(labels).labels?.map((l) => [l.label, l.voxels]), [[0, 1], [3, 2]]);
 });
 
-test("orientation codes follow the dominant direction of each affine column", () => {
+test("orientation codes: one world axis per voxel axis, as nibabel assigns them", () => {
   assert.equal(axisCodes([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]), "RAS");
   // DICOM-like LPS voxel axes expressed in RAS world: i -> -x (L), j -> -y (P), k -> +z (S).
   assert.equal(axisCodes([[-1, 0, 0, 0], [0, -1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]), "LPS");

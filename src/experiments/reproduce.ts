@@ -1,18 +1,31 @@
 /**
- * `anatomy-ssl reproduce <paper>`: run a paper's protocol into results/<paper>/ and write its
- * tables, figures and README from the results store. Rerunning resumes: finished cells are kept.
- * A store made with a different configuration is never mixed with new cells: the run stops and
- * says so (use --fresh to start over, or --out for another folder).
+ * `anatomy-ssl reproduce <paper>`: validate the settings, run the paper's protocol into its
+ * results folder, and write tables, figures and README from the results store.
+ *
+ * - Rerunning resumes: finished cells are kept. A folder made with another configuration is
+ *   never mixed with new cells: the run stops and says so.
+ * - A run's folder: results/<paper> for the built-in data, results/<paper>-<loader> for --data,
+ *   with -quick for --quick; --out overrides. config.json is written with the first finished
+ *   cell, so a run that fails before it leaves nothing that blocks the corrected rerun.
+ * - --fresh deletes the folder's cells; on results committed to git it refuses unless
+ *   --replace-committed says so explicitly.
+ * - Provenance: run.json keeps the invocations that computed cells; an invocation that computed
+ *   nothing (a re-render) is recorded apart and never changes the stated wall time or machine.
  */
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describeBackend, initBackend } from "../backend/index.js";
 import { gitCommit, machineInfo, packageVersions, projectRoot } from "../provenance.js";
 import { applyOverrides } from "./config.js";
-import { runBai2019 } from "./papers/bai2019.js";
-import { BAI2019_FULL, BAI2019_QUICK } from "./papers/bai2019-config.js";
-import { writeBai2019Report } from "./papers/bai2019-report.js";
+import { PROTOCOL_RULES, protocolChecks, runProtocol, type Paper, type ProtocolConfig } from "./protocol.js";
+import { findPaper, PAPERS } from "./registry.js";
+import type { Invocation, Regeneration, RunInfo } from "./report.js";
 import { ResultsStore } from "./results.js";
+import { validateSettings } from "./settings.js";
+import { cacheRoot } from "./synthetic-cardiac.js";
+
+export { PAPERS };
 
 export interface ReproduceOptions {
   quick?: boolean;
@@ -20,58 +33,101 @@ export interface ReproduceOptions {
   outDir?: string;
   overrides?: string[];
   fresh?: boolean;
+  /** Allow --fresh to delete results that are committed to git. */
+  replaceCommitted?: boolean;
 }
 
-export const PAPERS = ["bai2019"] as const;
+/** The validated configuration of a paper for these options (throws naming each bad setting). */
+export function resolveConfig(paper: Paper, options: Pick<ReproduceOptions, "quick" | "overrides" | "dataDir">): ProtocolConfig {
+  const config = applyOverrides(options.quick ? paper.quick : paper.full, options.overrides ?? []);
+  const where = `reproduce ${paper.name}`;
+  validateSettings(where, config, { ...PROTOCOL_RULES, ...paper.rules }, [...protocolChecks, ...paper.checks] as ((c: never) => string[])[]);
+  if (options.dataDir) {
+    if (!fs.existsSync(options.dataDir) || !fs.statSync(options.dataDir).isDirectory()) throw new Error(`${where}: --data ${options.dataDir}: no such folder`);
+    if (config.dataset !== "synthetic" && !paper.dataLoaders.includes(config.dataset)) throw new Error(`${where}: setting dataset = ${config.dataset}: --data needs one of ${paper.dataLoaders.join(", ")}`);
+  }
+  return config;
+}
 
-export async function reproduce(paper: string, options: ReproduceOptions = {}): Promise<{ outDir: string; files: string[] }> {
-  if (paper !== "bai2019") throw new Error(`unknown paper '${paper}' (available: ${PAPERS.join(", ")})`);
+/** results/<paper>[-<loader>][-quick]. */
+export function defaultOutDir(paper: Paper, config: ProtocolConfig, options: Pick<ReproduceOptions, "quick" | "dataDir">): string {
+  const loader = options.dataDir ? `-${config.dataset === "synthetic" ? paper.dataLoaders[0] : config.dataset}` : "";
+  return path.join(projectRoot(), "results", `${paper.name}${loader}${options.quick ? "-quick" : ""}`);
+}
+
+/** True when git tracks files under `dir` (committed results). */
+function holdsCommittedFiles(dir: string): boolean {
+  try {
+    const out = execFileSync("git", ["ls-files", "--", dir], { cwd: projectRoot(), stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    return out.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+function readRunInfo(file: string): Partial<RunInfo> | undefined {
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Partial<RunInfo>) : undefined;
+}
+
+export async function reproduce(paperName: string, options: ReproduceOptions = {}): Promise<{ outDir: string; files: string[]; cellsRun: number }> {
+  const paper = findPaper(paperName);
   const started = new Date();
   const overrides = options.overrides ?? [];
-  const config = applyOverrides(options.quick ? BAI2019_QUICK : BAI2019_FULL, overrides);
-  const outDir = path.resolve(options.outDir ?? path.join(projectRoot(), "results", options.quick ? `${paper}-quick` : paper));
+  const config = resolveConfig(paper, options);
+  const outDir = path.resolve(options.outDir ?? defaultOutDir(paper, config, options));
   const store = new ResultsStore(path.join(outDir, "rows.jsonl"));
   const configFile = path.join(outDir, "config.json");
-  const configText = JSON.stringify({ paper, quick: Boolean(options.quick), dataDir: options.dataDir ?? null, config }, null, 2) + "\n";
+  const runFile = path.join(outDir, "run.json");
+  const configText = JSON.stringify({ paper: paper.name, quick: Boolean(options.quick), dataDir: options.dataDir ?? null, config }, null, 2) + "\n";
   if (options.fresh) {
-    // a fresh run starts its own history: earlier invocations' wall times do not add up into it
-    for (const file of [store.file, configFile, path.join(outDir, "run.json")]) fs.rmSync(file, { force: true });
+    if (fs.existsSync(outDir) && holdsCommittedFiles(outDir) && !options.replaceCommitted) {
+      throw new Error(`${outDir} holds results committed to git; --fresh would delete them. Use --out DIR for a new folder, or add --replace-committed to recompute them in place.`);
+    }
+    for (const file of [store.file, configFile, runFile]) fs.rmSync(file, { force: true });
+  } else if (fs.existsSync(configFile) && fs.readFileSync(configFile, "utf8") !== configText) {
+    throw new Error(`${configFile}: the results there were made with another configuration; use --out DIR for this one, or --fresh to replace them`);
   }
-  if (fs.existsSync(configFile) && fs.readFileSync(configFile, "utf8") !== configText) {
-    throw new Error(`${configFile}: the results there were made with another configuration; rerun with --fresh to replace them, or --out DIR`);
-  }
-  fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(configFile, configText);
 
-  const backend = await initBackend();
-  const { data, summary } = await runBai2019(config, store, { dataDir: options.dataDir, fresh: options.fresh });
+  const { data, summary } = await runProtocol(paper, config, store, {
+    dataDir: options.dataDir,
+    workDir: path.join(cacheRoot(), paper.name),
+    fresh: options.fresh,
+    beforeFirstCell: () => {
+      fs.mkdirSync(outDir, { recursive: true });
+      fs.writeFileSync(configFile, configText);
+    },
+  });
   const { rows, cells } = store.load();
+  if (cells.size === 0) throw new Error(`${outDir}: no finished cells`);
   const finished = new Date();
-  // A resumed run is several invocations: keep them all, so the README states the total time.
-  const invocation = { started: started.toISOString(), finished: finished.toISOString(), wallSeconds: (finished.getTime() - started.getTime()) / 1000, gitCommit: gitCommit(), ...summary };
-  const invocations = [...previousInvocations(path.join(outDir, "run.json")), invocation];
-  const runInfo = {
-    paper,
+  const backend = describeBackend(await initBackend({ quiet: true }));
+  const m = machineInfo();
+  const machine = `${m.cpu} (${m.cores} cores)`;
+  const previous = readRunInfo(runFile);
+  const invocations: Invocation[] = [...(previous?.invocations ?? [])];
+  const regenerated: Regeneration[] = [...(previous?.regenerated ?? [])];
+  if (summary.cellsRun > 0) {
+    const { seconds: _s, ...counts } = summary;
+    invocations.push({ started: started.toISOString(), finished: finished.toISOString(), wallSeconds: (finished.getTime() - started.getTime()) / 1000, gitCommit: gitCommit(), machine, backend, ...counts });
+  } else {
+    regenerated.push({ at: finished.toISOString(), gitCommit: gitCommit(), machine, backend });
+  }
+  const cellList = [...cells.values()];
+  const runInfo: RunInfo = {
+    paper: paper.name,
     quick: Boolean(options.quick),
     overrides,
-    data: data.dataDescription,
+    data: data.description,
     wallSeconds: invocations.reduce((t, i) => t + i.wallSeconds, 0),
     invocations,
-    cellSeconds: [...cells.values()].map((c) => ({ method: c.method, budget: c.budget, seed: c.seed, seconds: Math.round(c.seconds * 10) / 10, steps: c.steps })),
-    backend: describeBackend(backend),
-    packages: packageVersions(),
-    machine: machineInfo(),
+    regenerated,
+    // Package versions of the run that computed the cells, not of a later re-render.
+    packages: summary.cellsRun > 0 || !previous?.packages ? packageVersions() : previous.packages,
     config,
+    cellSeconds: cellList.map((c) => ({ method: c.method, budget: c.budget, seed: c.seed, seconds: Math.round(c.seconds * 10) / 10, steps: c.steps, bestStep: c.bestStep })),
   };
-  const files = writeBai2019Report({ outDir, config, overrides, quick: Boolean(options.quick), rows, cells: [...cells.values()], tilesStack: data.pretext[0], exampleStack: data.test[0], runInfo });
-  return { outDir, files: ["rows.jsonl", "config.json", ...files] };
-}
-
-/** Invocations recorded in an earlier run.json of the same configuration (empty if none). */
-function previousInvocations(file: string): ({ wallSeconds: number } & Record<string, unknown>)[] {
-  if (!fs.existsSync(file)) return [];
-  const previous = JSON.parse(fs.readFileSync(file, "utf8")) as { invocations?: ({ wallSeconds: number } & Record<string, unknown>)[]; wallSeconds?: number; started?: string; finished?: string; thisInvocation?: object; gitCommit?: string };
-  if (previous.invocations) return previous.invocations;
-  // run.json written before invocations were recorded: one invocation.
-  return previous.wallSeconds !== undefined ? [{ started: previous.started, finished: previous.finished, wallSeconds: previous.wallSeconds, gitCommit: previous.gitCommit, ...previous.thisInvocation }] : [];
+  fs.writeFileSync(runFile, JSON.stringify(runInfo, null, 2) + "\n");
+  const command = ["anatomy-ssl reproduce", paper.name, options.quick ? "--quick" : "", options.dataDir ? `--data ${options.dataDir}` : "", ...overrides.map((o) => `--set ${o}`)].filter(Boolean).join(" ");
+  const files = paper.writeReport({ outDir, command, config, data, rows, cells: cellList, runInfo, quick: Boolean(options.quick) });
+  return { outDir, files: ["rows.jsonl", "config.json", "run.json", ...files], cellsRun: summary.cellsRun };
 }

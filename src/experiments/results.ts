@@ -28,11 +28,20 @@ export interface CellRecord {
   method: string;
   budget: number;
   seed: number;
+  /** The seed of the pretraining run this cell started from (methods that transfer weights). */
+  pretrainSeed?: number;
   /** Labelled training subjects used (ids), so the draw can be audited. */
   trainSubjects: string[];
+  /** Steps trained; the step whose weights were kept (best validation score); early stop. */
   steps: number;
+  bestStep?: number;
+  stoppedEarly?: boolean;
+  /** Training loss (averaged per validation interval) and validation score by step. */
+  curve?: { loss: { step: number; loss: number }[]; validation: { step: number; score: number }[] };
   seconds: number;
   finishedAt: string;
+  /** Where the cell was computed (a regenerated report must not claim it was computed there). */
+  computedOn?: { machine: string; backend: string; gitCommit: string };
   /** One predicted test slice (base64 of size*size label bytes), for the example figure. */
   example?: { subject: string; phase: string; slice: number; size: number; labels: string };
 }

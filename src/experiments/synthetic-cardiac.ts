@@ -1,8 +1,12 @@
 /**
  * The built-in dataset: synthetic cardiac exams written once to a cache folder in the M&Ms-2
  * layout, then read back through the same loader real data uses. Subject "NNN" is phantom seed
- * NNN; a folder is reused only if it was made with the same exam options.
+ * NNN; a folder is reused only if it was made by the same generator (version and output
+ * fingerprint) with the same exam options. The version is part of the folder name, so a new
+ * generator writes a new folder, and the data description that keys cached pretrained weights
+ * changes with it.
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { generateCardiacExam, subjectId, writeCardiacExam, type ExamOptions } from "../phantoms/cardiac/index.js";
@@ -14,8 +18,28 @@ export function cacheRoot(): string {
   return process.env.ANATOMY_SSL_CACHE ?? path.join(projectRoot(), ".cache");
 }
 
+/**
+ * Bump on every change to src/phantoms/cardiac that changes what it writes.
+ * v2 (issue 9): SA and LA in-plane orientation planned from patient directions (+-20 degrees)
+ * instead of a uniform +-180 degree SA rotation; LA images with the apex towards +i.
+ */
+export const SYNTHETIC_CARDIAC_GENERATOR = { name: "phantoms/cardiac", version: 2 } as const;
+
 export function syntheticCacheDir(options: ExamOptions): string {
-  return path.join(cacheRoot(), `synthetic-cardiac-m${options.matrix}-p${options.pixel}`);
+  return path.join(cacheRoot(), `synthetic-cardiac-v${SYNTHETIC_CARDIAC_GENERATOR.version}-m${options.matrix}-p${options.pixel}`);
+}
+
+/**
+ * A hash of what the generator makes for one small exam (subject parameters, affines, voxels):
+ * stored with the folder, it catches a change of the generator made without a version bump.
+ */
+export function syntheticGeneratorFingerprint(): string {
+  const exam = generateCardiacExam(1, { matrix: 16, pixel: 8 });
+  const h = createHash("sha256").update(JSON.stringify(exam.subject));
+  for (const phases of Object.values(exam.views))
+    for (const view of [phases.ED, phases.ES])
+      for (const v of [view.image, view.labels]) h.update(JSON.stringify(v.affine)).update(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength));
+  return h.digest("hex").slice(0, 16);
 }
 
 /** Make sure subjects 1..count exist in the cache; returns the folder. */
@@ -23,9 +47,16 @@ export async function ensureSyntheticCardiac(count: number, options: ExamOptions
   const dir = syntheticCacheDir(options);
   fs.mkdirSync(dir, { recursive: true });
   const stamp = path.join(dir, "options.json");
-  const want = JSON.stringify({ generator: "phantoms/cardiac v1", ...options });
-  if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") !== want) {
-    throw new Error(`${dir} was made with other options (${fs.readFileSync(stamp, "utf8")}); delete it or set ANATOMY_SSL_CACHE`);
+  const generator = `${SYNTHETIC_CARDIAC_GENERATOR.name} v${SYNTHETIC_CARDIAC_GENERATOR.version}`;
+  const fingerprint = syntheticGeneratorFingerprint();
+  const want = JSON.stringify({ generator, fingerprint, ...options });
+  const have = fs.existsSync(stamp) ? fs.readFileSync(stamp, "utf8") : want;
+  if (have !== want) {
+    if (sameButFingerprint(have, want, fingerprint)) {
+      throw new Error(`${dir} was made by another ${generator} (output fingerprint ${JSON.parse(have).fingerprint}, now ${fingerprint}): ` +
+        "if src/phantoms/cardiac changed, bump SYNTHETIC_CARDIAC_GENERATOR; delete the folder or set ANATOMY_SSL_CACHE");
+    }
+    throw new Error(`${dir} was made with other options (${have}); delete it or set ANATOMY_SSL_CACHE`);
   }
   fs.writeFileSync(stamp, want);
   const progress = new Progress("synthetic subjects", count);
@@ -38,4 +69,12 @@ export async function ensureSyntheticCardiac(count: number, options: ExamOptions
     progress.update(seed);
   }
   return dir;
+}
+
+function sameButFingerprint(have: string, want: string, fingerprint: string): boolean {
+  try {
+    return JSON.stringify({ ...JSON.parse(have), fingerprint }) === want;
+  } catch {
+    return false;
+  }
 }

@@ -1,9 +1,10 @@
 /**
  * Tables are views of the result rows. Aggregation is two-level, as in the papers: per seed, the
  * mean over test subjects and phases; then mean +- sd (and a 95% CI) of those per-seed values
- * across seeds. Paired tests compare two methods on the same test subjects, phases and seeds.
+ * across seeds. Tests of one method against another live in comparisons.ts (at the unit that
+ * varies independently, not over subject x seed pairs).
  */
-import { summarize, wilcoxonSignedRank, type Summary } from "../metrics/stats.js";
+import { summarize, type Summary } from "../metrics/stats.js";
 import type { ResultRow } from "./results.js";
 
 export interface CellSummary {
@@ -39,44 +40,6 @@ export function summarizeCells(rows: ResultRow[]): CellSummary[] {
     out.push({ method, budget, label, metric, summary: summarize(perSeed) });
   }
   return out.sort((a, b) => a.method.localeCompare(b.method) || a.budget - b.budget || a.label.localeCompare(b.label) || a.metric.localeCompare(b.metric));
-}
-
-export interface PairedComparison {
-  method: string;
-  baseline: string;
-  budget: number;
-  /** Mean of (method - baseline) over paired (seed, subject, phase). */
-  meanDifference: number;
-  pairs: number;
-  pValue: number;
-  statistic: number;
-}
-
-/**
- * Paired Wilcoxon signed-rank test of `method` against `baseline` on mean Dice, paired by
- * (seed, subject, phase): the same test image segmented by two models trained on the same
- * labelled subjects with the same seed.
- */
-export function pairedComparisons(rows: ResultRow[], baseline: string, metric: ResultRow["metric"] = "dice", label = "mean"): PairedComparison[] {
-  const picked = rows.filter((r) => r.metric === metric && r.label === label);
-  const key = (r: ResultRow) => `${r.budget}|${r.seed}|${r.subject}|${r.phase}`;
-  const base = new Map(picked.filter((r) => r.method === baseline).map((r) => [key(r), r.value]));
-  const out: PairedComparison[] = [];
-  for (const [k, group] of groupBy(picked.filter((r) => r.method !== baseline), (r) => `${r.method}|${r.budget}`)) {
-    const x: number[] = [];
-    const y: number[] = [];
-    for (const r of group) {
-      const b = base.get(key(r));
-      if (b === undefined) continue;
-      x.push(r.value);
-      y.push(b);
-    }
-    if (x.length === 0) continue;
-    const w = wilcoxonSignedRank(x, y);
-    const [method, budget] = k.split("|");
-    out.push({ method, baseline, budget: Number(budget), meanDifference: finiteMean(x.map((v, i) => v - y[i])), pairs: x.length, pValue: w.pValue, statistic: w.statistic });
-  }
-  return out.sort((a, b) => a.budget - b.budget || a.method.localeCompare(b.method));
 }
 
 const fmt = (s: Summary, digits: number) => (s.n === 0 ? "n/a" : `${s.mean.toFixed(digits)} ± ${Number.isFinite(s.sd) ? s.sd.toFixed(digits) : "–"}`);

@@ -1,7 +1,7 @@
 /**
- * Reproduction of Bai et al. 2019: pretrain a U-Net to predict anatomical positions (10-way
- * per-pixel classification defined by long-axis planes), transfer it to SA segmentation in
- * three ways, and compare with the same U-Net from scratch across label budgets and seeds.
+ * Bai et al. 2019 on the shared protocol: pretrain a U-Net to predict anatomical positions
+ * (10-way per-pixel classification defined by the long-axis planes), transfer it to SA
+ * segmentation in three ways, and compare with the same U-Net from scratch.
  *
  *   scratch        random init, segmentation loss
  *   ssl-decoder    pretrained weights, encoder frozen, decoder + new head trained  (SSL+Decoder)
@@ -10,50 +10,45 @@
  *                  slices, two heads (channels 0-3 segmentation, 4-13 positions)      (SSL+MultiTask)
  *
  * All pretrained modes take every weight but the head (the pretext network is a whole U-Net).
- * One pretraining run (seed pretrain.seed) serves all fine-tuning seeds; each fine-tuning seed
- * draws its own labelled subjects (nested across budgets) and its own initialisation of the
- * new parts. Every finished (method, budget, seed) cell is appended to the results store, so an
- * interrupted run resumes.
+ * What is shared with every paper (splits, per-seed pretraining cache, stopping rule, store)
+ * lives in ../protocol.ts; this file holds only what is Bai's.
  */
-import * as crypto from "node:crypto";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../../backend/index.js";
 import { openDataset } from "../../datasets/index.js";
 import { splitSubjects } from "../../datasets/split.js";
 import type { CardiacDataset } from "../../datasets/types.js";
+import { dicePerClass } from "../../metrics/overlap.js";
 import { freezePart, transferWeights } from "../../models/transfer.js";
 import { buildUNet2D } from "../../models/unet2d.js";
 import { anatomicalPositionHead } from "../../pretext/anatomical-position.js";
 import { projectRoot } from "../../provenance.js";
-import { Random } from "../../random.js";
-import { loadModelWeights, saveModelWeights } from "../../train/checkpoint.js";
 import { segmentationLoss } from "../../train/losses.js";
 import { Progress } from "../../train/progress.js";
 import { train } from "../../train/trainer.js";
 import { sampleBatch } from "../batches.js";
 import { prepareStacks, type Stack } from "../cardiac-stacks.js";
-import { ResultsStore, cellKey, type CellRecord, type ResultRow } from "../results.js";
-import { predictStack, scoreStack } from "../segmentation-eval.js";
-import { cacheRoot, ensureSyntheticCardiac } from "../synthetic-cardiac.js";
-import { BAI2019_METHODS, type Bai2019Config, type Bai2019Method } from "./bai2019-config.js";
+import type { CellRecord } from "../results.js";
+import type { CellInput, CellOutput, Paper, ProtocolData } from "../protocol.js";
+import { CARDIAC_LABELS, predictStack, scoreStack } from "../segmentation-eval.js";
+import { ensureSyntheticCardiac } from "../synthetic-cardiac.js";
+import { writeBai2019Report } from "./bai2019-report.js";
+import { BAI2019_CHECKS, BAI2019_FULL, BAI2019_METHODS, BAI2019_QUICK, BAI2019_RULES, type Bai2019Config } from "./bai2019-config.js";
 
 export const PAPER = "bai2019";
 const SEG_CLASSES = 4;
 
-export interface Bai2019Data {
-  /** Labelled pool: budgets draw from it. */
-  pool: { id: string; stacks: Stack[] }[];
-  test: Stack[];
-  /** Every non-test stack, with anatomical-position targets: the pretraining data. */
+export interface Bai2019Data extends ProtocolData<Stack> {
+  /** Every non-test stack, with anatomical-position targets: the pretraining data (no labels used). */
   pretext: Stack[];
-  dataDescription: string;
 }
 
 async function openData(config: Bai2019Config, dataDir: string | undefined): Promise<{ dataset: CardiacDataset; description: string }> {
-  if (dataDir) return { dataset: openDataset(config.dataset === "synthetic" ? "mnms2" : config.dataset, dataDir), description: `${config.dataset === "synthetic" ? "mnms2" : config.dataset} at ${dataDir}` };
-  if (config.dataset !== "synthetic") throw new Error(`dataset '${config.dataset}' needs --data DIR`);
+  if (dataDir) {
+    const loader = config.dataset === "synthetic" ? "mnms2" : config.dataset;
+    return { dataset: openDataset(loader, dataDir), description: `${loader} at ${dataDir}` };
+  }
+  if (config.dataset !== "synthetic") throw new Error(`setting dataset = ${config.dataset}: a real dataset needs --data DIR`);
   const dir = await ensureSyntheticCardiac(config.syntheticSubjects, config.exam);
   return { dataset: openDataset("mnms2", dir), description: `${config.syntheticSubjects} synthetic subjects (phantoms/cardiac, ${config.exam.matrix}x${config.exam.matrix} at ${config.exam.pixel} mm) in ${path.relative(projectRoot(), dir)}` };
 }
@@ -61,7 +56,15 @@ async function openData(config: Bai2019Config, dataDir: string | undefined): Pro
 export async function loadBai2019Data(config: Bai2019Config, dataDir?: string): Promise<Bai2019Data> {
   const { dataset, description } = await openData(config, dataDir);
   const ids = await dataset.listSubjects();
-  const split = splitSubjects(ids, { counts: { train: config.labelledPool, val: 0, test: config.testSubjects } }, config.splitSeed);
+  const needed = config.labelledPool + config.validationSubjects + config.testSubjects;
+  if (ids.length < needed) {
+    throw new Error(
+      `${dataset.root}: found ${ids.length} subject${ids.length === 1 ? "" : "s"} in the ${dataset.name} layout${ids.length ? ` (${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", ..." : ""})` : ""}, ` +
+        `but the protocol needs labelledPool + validationSubjects + testSubjects = ${config.labelledPool} + ${config.validationSubjects} + ${config.testSubjects} = ${needed}. ` +
+        `Expected layout: see data-manifests/${dataset.name}.json (\`anatomy-ssl data verify ${dataset.name} ${dataset.root}\` checks a folder); or lower those settings with --set.`,
+    );
+  }
+  const split = splitSubjects(ids, { counts: { train: config.labelledPool, val: config.validationSubjects, test: config.testSubjects } }, config.splitSeed);
   const grid = { size: config.size, pixel: config.pixel, tileMm: config.tileMm };
   const progress = new Progress("loading subjects", ids.length);
   let loaded = 0;
@@ -71,14 +74,16 @@ export async function loadBai2019Data(config: Bai2019Config, dataDir?: string): 
     return prepareStacks(subject, { ...grid, labels, positionViews: positions ? config.positionViews : undefined });
   };
   const pool = [];
-  for (const id of split.train) pool.push({ id, stacks: await load(id, true, true) });
+  for (const id of split.train) pool.push({ id, items: await load(id, true, true) });
+  const validation: Stack[] = [];
+  for (const id of split.val) validation.push(...(await load(id, true, true)));
   const test: Stack[] = [];
   for (const id of split.test) test.push(...(await load(id, true, false)));
   const unlabelled: Stack[] = [];
   for (const id of split.unused) unlabelled.push(...(await load(id, false, true)));
-  // Pretraining sees every non-test image without its labels (the pool's labels are not used).
-  const pretext = [...unlabelled, ...pool.flatMap((p) => p.stacks)];
-  return { pool, test, pretext, dataDescription: description };
+  // Pretraining sees every non-test image without its labels.
+  const pretext = [...unlabelled, ...pool.flatMap((p) => p.items), ...validation];
+  return { pool, validation, test, pretext, description };
 }
 
 function unet(config: Bai2019Config, nClasses: number, seed: number): tf.LayersModel {
@@ -87,67 +92,30 @@ function unet(config: Bai2019Config, nClasses: number, seed: number): tf.LayersM
 
 const positionChannels = (config: Bai2019Config) => anatomicalPositionHead(config.positionViews.length).channels;
 
-/** The settings pretraining depends on: pretrained weights are cached per hash of these. */
-function pretrainKey(config: Bai2019Config, dataDescription: string): string {
-  const relevant = { dataDescription, exam: config.exam, split: [config.labelledPool, config.testSubjects, config.splitSeed], size: config.size, pixel: config.pixel, positionViews: config.positionViews, tileMm: config.tileMm, unet: config.unet, batch: config.batch, pretrain: config.pretrain, augment: config.augment };
-  return crypto.createHash("sha256").update(JSON.stringify(relevant)).digest("hex").slice(0, 12);
-}
-
-/** Pretrain the anatomical-position U-Net once (cached; resumable) and return it. */
-export async function pretrainBai2019(config: Bai2019Config, data: Bai2019Data, workDir: string, fresh = false): Promise<{ model: tf.LayersModel; file: string; seconds: number; cached: boolean }> {
-  const file = path.join(workDir, `pretrained-${pretrainKey(config, data.dataDescription)}.bin`);
-  const model = unet(config, positionChannels(config), config.pretrain.seed);
-  if (fresh) {
-    // --fresh recomputes everything: cached weights may come from other code (the key covers
-    // the configuration, not the library version)
-    fs.rmSync(file, { force: true });
-    fs.rmSync(`${file}.ckpt`, { force: true });
+/** Mean over stacks of the 3D Dice averaged over LV, MYO, RV: the validation score. */
+function meanDice(model: tf.LayersModel, stacks: Stack[], channels?: [number, number]): number {
+  let sum = 0;
+  for (const stack of stacks) {
+    const d = dicePerClass(predictStack(model, stack, { channels }), stack.labels!, [...CARDIAC_LABELS]);
+    sum += d.reduce((a, b) => a + b, 0) / d.length;
   }
-  if (fs.existsSync(file)) {
-    loadModelWeights(file, model);
-    return { model, file, seconds: 0, cached: true };
-  }
-  const result = await train(
-    {
-      model,
-      sample: (rng) => sampleBatch(data.pretext, ["positions"], config.batch, rng, config.augment),
-      loss: (b) => segmentationLoss("ce", model.apply(b.x, { training: true }) as tf.Tensor4D, b.positions as tf.Tensor3D),
-    },
-    { steps: config.pretrain.steps, learningRate: config.pretrain.learningRate, seed: config.pretrain.seed, checkpointFile: `${file}.ckpt`, checkpointEvery: 100, label: "pretrain anatomical positions" },
-  );
-  await saveModelWeights(file, model, { paper: PAPER, steps: result.stepsRun, finalLoss: result.history.loss.at(-1) });
-  return { model, file, seconds: result.seconds, cached: false };
+  return sum / stacks.length;
 }
 
-/** The labelled subjects of a (budget, seed) cell: the first `budget` of the pool shuffled by seed. */
-export function drawLabelled(pool: Bai2019Data["pool"], budget: number, seed: number): Bai2019Data["pool"] {
-  if (budget > pool.length) throw new Error(`label budget ${budget} exceeds the labelled pool of ${pool.length} subjects`);
-  return new Random(seed).shuffle(pool).slice(0, budget);
-}
-
-export interface CellOutcome {
-  rows: ResultRow[];
-  example: NonNullable<CellRecord["example"]>;
-  model: tf.LayersModel;
-  trainSubjects: string[];
-  steps: number;
-  seconds: number;
-}
-
-export async function runBai2019Cell(config: Bai2019Config, data: Bai2019Data, pretrained: tf.LayersModel, method: Bai2019Method, budget: number, seed: number): Promise<CellOutcome> {
-  const started = performance.now();
-  const multitask = method === "ssl-multitask";
+async function runCell({ config, data, method, budget, seed, labelled, pretrained, trainOptions }: CellInput<Bai2019Config, Bai2019Data>): Promise<CellOutput> {
+  const multitask = method.name === "ssl-multitask";
   const nClasses = SEG_CLASSES + (multitask ? positionChannels(config) : 0);
+  const channels: [number, number] | undefined = multitask ? [0, SEG_CLASSES] : undefined;
   // Same initialisation for every method at a (budget, seed): only the pretrained parts differ.
   const model = unet(config, nClasses, 1000 * seed + budget);
-  if (method !== "scratch") transferWeights(pretrained, model, "all-but-head");
-  if (method === "ssl-decoder") freezePart(model, "encoder");
-  const labelled = drawLabelled(data.pool, budget, seed);
-  const labelledStacks = labelled.flatMap((s) => s.stacks);
+  if (pretrained) transferWeights(pretrained, model, "all-but-head");
+  if (method.name === "ssl-decoder") freezePart(model, "encoder");
+  const labelledStacks = labelled.flatMap((s) => s.items as Stack[]);
   const segLogits = (logits: tf.Tensor4D) => (multitask ? (logits.slice([0, 0, 0, 0], [-1, -1, -1, SEG_CLASSES]) as tf.Tensor4D) : logits);
   const result = await train(
     {
       model,
+      validate: async () => meanDice(model, data.validation, channels),
       // SSL+MultiTask trains both heads on the same labelled slices (they have long-axis planes
       // too, so their anatomical positions are known): one forward pass, two losses.
       sample: (rng) => sampleBatch(labelledStacks, multitask ? ["labels", "positions"] : ["labels"], config.batch, rng, config.augment),
@@ -161,16 +129,16 @@ export async function runBai2019Cell(config: Bai2019Config, data: Bai2019Data, p
         return seg.add(pos.mul(config.multitaskWeight)) as tf.Scalar;
       },
     },
-    { steps: config.finetune.steps, learningRate: config.finetune.learningRate, seed: 7919 * seed + budget, label: `${method} budget ${budget} seed ${seed}` },
+    trainOptions,
   );
-  const rows: ResultRow[] = [];
-  let example: CellOutcome["example"] | undefined;
+  const rows: CellOutput["rows"] = [];
+  let example: CellOutput["example"];
   for (const stack of data.test) {
-    const pred = predictStack(model, stack, { channels: multitask ? [0, SEG_CLASSES] : undefined });
-    for (const r of scoreStack(pred, stack)) rows.push({ paper: PAPER, method, budget, seed, ...r });
-    if (!example) example = exampleSlice(stack, pred);
+    const pred = predictStack(model, stack, { channels });
+    rows.push(...scoreStack(pred, stack));
+    example ??= exampleSlice(stack, pred);
   }
-  return { rows, example: example!, model, trainSubjects: labelled.map((s) => s.id), steps: result.stepsRun, seconds: (performance.now() - started) / 1000 };
+  return { model, train: result, rows, example };
 }
 
 /** The mid-ventricular slice (most LV pixels) of the first test stack, for the example figure. */
@@ -187,41 +155,28 @@ export function exampleSlice(stack: Stack, pred: Uint8Array): NonNullable<CellRe
   return { subject: stack.subject, phase: stack.phase, slice: best, size: stack.size, labels };
 }
 
-export interface Bai2019RunSummary {
-  cellsRun: number;
-  cellsSkipped: number;
-  pretrainSeconds: number;
-  pretrainCached: boolean;
-  seconds: number;
-}
-
-/**
- * Run every missing cell of the protocol into `store`. `onCell` sees each finished cell's model
- * (for example segmentations) before it is disposed.
- */
-export async function runBai2019(config: Bai2019Config, store: ResultsStore, options: { dataDir?: string; workDir?: string; fresh?: boolean; onCell?: (c: CellOutcome, method: string, budget: number, seed: number) => Promise<void> } = {}): Promise<{ data: Bai2019Data; summary: Bai2019RunSummary }> {
-  const started = performance.now();
-  await initBackend();
-  for (const m of config.methods) if (!(BAI2019_METHODS as readonly string[]).includes(m)) throw new Error(`unknown method '${m}' (have ${BAI2019_METHODS.join(", ")})`);
-  const data = await loadBai2019Data(config, options.dataDir);
-  const workDir = options.workDir ?? path.join(cacheRoot(), PAPER);
-  const done = store.load().cells;
-  const todo: { method: Bai2019Method; budget: number; seed: number }[] = [];
-  for (const seed of config.seeds) for (const budget of config.budgets) for (const method of config.methods as Bai2019Method[]) {
-    if (!done.has(cellKey({ method, budget, seed }))) todo.push({ method, budget, seed });
-  }
-  const cellsSkipped = config.seeds.length * config.budgets.length * config.methods.length - todo.length;
-  // Pretrain only when a cell needs it: rerunning a finished store just rewrites the report.
-  if (todo.length === 0) return { data, summary: { cellsRun: 0, cellsSkipped, pretrainSeconds: 0, pretrainCached: false, seconds: (performance.now() - started) / 1000 } };
-  const pre = await pretrainBai2019(config, data, workDir, options.fresh ?? false);
-  let cellsRun = 0;
-  for (const { method, budget, seed } of todo) {
-    const cell = await runBai2019Cell(config, data, pre.model, method, budget, seed);
-    store.appendCell({ paper: PAPER, method, budget, seed, trainSubjects: cell.trainSubjects, steps: cell.steps, seconds: cell.seconds, finishedAt: new Date().toISOString(), example: cell.example }, cell.rows);
-    await options.onCell?.(cell, method, budget, seed);
-    cell.model.dispose();
-    cellsRun++;
-  }
-  pre.model.dispose();
-  return { data, summary: { cellsRun, cellsSkipped, pretrainSeconds: pre.seconds, pretrainCached: pre.cached, seconds: (performance.now() - started) / 1000 } };
-}
+export const BAI2019: Paper<Bai2019Config, Bai2019Data> = {
+  name: PAPER,
+  title: "Bai et al. 2019: anatomical position prediction",
+  full: BAI2019_FULL,
+  quick: BAI2019_QUICK,
+  methods: BAI2019_METHODS,
+  baseline: "scratch",
+  rules: BAI2019_RULES,
+  checks: BAI2019_CHECKS,
+  dataLoaders: ["mnms2", "acdc"],
+  loadData: loadBai2019Data,
+  pretrainDependsOn: (config, data) => ({ data: data.description, exam: config.exam, split: [config.labelledPool, config.validationSubjects, config.testSubjects, config.splitSeed], size: config.size, pixel: config.pixel, positionViews: config.positionViews, tileMm: config.tileMm, unet: config.unet, batch: config.batch, pretrain: config.pretrain, augment: config.augment }),
+  pretextModel: (config, seed) => unet(config, positionChannels(config), seed),
+  pretrain: (config, data, model, seed, checkpointFile) =>
+    train(
+      {
+        model,
+        sample: (rng) => sampleBatch(data.pretext, ["positions"], config.batch, rng, config.augment),
+        loss: (b) => segmentationLoss("ce", model.apply(b.x, { training: true }) as tf.Tensor4D, b.positions as tf.Tensor3D),
+      },
+      { steps: config.pretrain.steps, learningRate: config.pretrain.learningRate, seed: 104729 + seed, checkpointFile, checkpointEvery: 100, label: `pretrain anatomical positions (seed ${seed})` },
+    ),
+  runCell,
+  writeReport: writeBai2019Report,
+};

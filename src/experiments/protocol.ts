@@ -1,0 +1,250 @@
+/**
+ * The one protocol every paper runs (design.md, "One protocol, many papers"):
+ *
+ *   split subjects -> for each seed: pretrain the pretext (its own seed; cached by a hash of what
+ *   it depends on; resumable) -> for each (method, budget): transfer, fine-tune with validation
+ *   and best-checkpoint restore -> evaluate on the fixed test set -> append the cell to the store.
+ *
+ * A paper supplies only what is its own (a `Paper`): its data preparation, pretext model and
+ * pretraining, how each method builds and trains its network, and its report. Tables, statistics
+ * and provenance are shared (tables.ts, comparisons.ts, report.ts, reproduce.ts).
+ *
+ * Statistics need the unit that varies independently: each fine-tuning seed gets its own
+ * pretraining run (pretraining variance enters the spread across seeds), its own labelled draw
+ * and its own initialisation of the new layers.
+ */
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type * as tf from "@tensorflow/tfjs";
+import { describeBackend, initBackend } from "../backend/index.js";
+import { gitCommit, machineInfo } from "../provenance.js";
+import { Random } from "../random.js";
+import { loadModelWeights, saveModelWeights } from "../train/checkpoint.js";
+import type { TrainOptions, TrainResult } from "../train/trainer.js";
+import { cellKey, type CellRecord, type ResultRow, type ResultsStore } from "./results.js";
+import type { ReportInput } from "./report.js";
+import { rule, type Rules } from "./settings.js";
+
+/** Settings every paper's protocol has; a paper's config extends this. */
+export interface ProtocolConfig {
+  /** "synthetic" (built-in phantoms) or a loader name used with --data DIR. */
+  dataset: string;
+  /** Labelled pool (budgets draw from it), fixed validation and test sets; the rest is unlabelled. */
+  labelledPool: number;
+  validationSubjects: number;
+  testSubjects: number;
+  splitSeed: number;
+  budgets: number[];
+  /** Each seed: its own pretraining, labelled draw and initialisation. */
+  seeds: number[];
+  methods: string[];
+  batch: number;
+  pretrain: { steps: number; learningRate: number };
+  /**
+   * The stopping rule: train up to maxSteps, score the validation subjects every validateEvery
+   * steps, stop after `patience` validations without improvement, keep the best weights.
+   */
+  finetune: { maxSteps: number; learningRate: number; validateEvery: number; patience: number };
+}
+
+/** Rules for the shared settings; a paper adds its own. */
+export const PROTOCOL_RULES: Rules = {
+  labelledPool: rule.int(1),
+  validationSubjects: rule.int(1),
+  testSubjects: rule.int(1),
+  splitSeed: rule.int(0),
+  budgets: rule.intList(1),
+  seeds: rule.intList(0),
+  batch: rule.int(1),
+  "pretrain.steps": rule.int(1),
+  "pretrain.learningRate": rule.positive(),
+  "finetune.maxSteps": rule.int(1),
+  "finetune.learningRate": rule.positive(),
+  "finetune.validateEvery": rule.int(1),
+  "finetune.patience": rule.int(1),
+};
+
+export const protocolChecks = [
+  (c: ProtocolConfig): string[] => c.budgets.filter((b) => b > c.labelledPool).map((b) => `setting budgets = ${c.budgets.join(",")}: budget ${b} exceeds labelledPool = ${c.labelledPool}`),
+  (c: ProtocolConfig): string[] => (c.finetune.validateEvery > c.finetune.maxSteps ? [`setting finetune.validateEvery = ${c.finetune.validateEvery}: must be <= finetune.maxSteps = ${c.finetune.maxSteps}, or the validation subjects are never scored`] : []),
+];
+
+export interface Method {
+  name: string;
+  /** How tables and figures name it. */
+  label: string;
+  /** Starts from the pretext network (so its seed's pretraining must run). */
+  pretrained: boolean;
+}
+
+/** What a paper's data preparation returns: labelled pool, validation and test subjects. */
+export interface ProtocolData<S = unknown> {
+  pool: { id: string; items: S[] }[];
+  validation: S[];
+  test: S[];
+  /** One line for the README: what the data was and where it came from. */
+  description: string;
+}
+
+export interface CellInput<C, D> {
+  config: C;
+  data: D;
+  method: Method;
+  budget: number;
+  seed: number;
+  /** The labelled subjects of this cell (first `budget` of the pool shuffled by seed). */
+  labelled: ProtocolData["pool"];
+  /** The pretext network of this seed, for methods with `pretrained`. */
+  pretrained?: tf.LayersModel;
+  /**
+   * The stopping rule's trainer options (validation interval, patience, seed, label): pass them
+   * to train() with a `validate` in the spec that scores data.validation (higher is better).
+   */
+  trainOptions: TrainOptions;
+}
+
+export interface CellOutput {
+  model: tf.LayersModel;
+  train: TrainResult;
+  /** Metric rows without paper/method/budget/seed. */
+  rows: Omit<ResultRow, "paper" | "method" | "budget" | "seed">[];
+  example?: CellRecord["example"];
+}
+
+export interface Paper<C extends ProtocolConfig = ProtocolConfig, D extends ProtocolData = ProtocolData> {
+  name: string;
+  title: string;
+  full: C;
+  quick: C;
+  methods: readonly Method[];
+  /** The method every other is compared with (training from scratch). */
+  baseline: string;
+  /** Rules for the paper's own settings and cross-setting checks (shared ones are added). */
+  rules: Rules;
+  checks: ((config: C) => string[])[];
+  /** Loaders accepted with --data (their names as in data-manifests/). */
+  dataLoaders: readonly string[];
+  loadData(config: C, dataDir?: string): Promise<D>;
+  /** The settings pretraining depends on (hashed into the cache file name with the seed). */
+  pretrainDependsOn(config: C, data: D): unknown;
+  pretextModel(config: C, seed: number): tf.LayersModel;
+  pretrain(config: C, data: D, model: tf.LayersModel, seed: number, checkpointFile: string): Promise<TrainResult>;
+  runCell(input: CellInput<C, D>): Promise<CellOutput>;
+  /** Tables, figures and README from the store; returns the files written. */
+  writeReport(input: ReportInput<C, D>): string[];
+}
+
+/** The labelled subjects of a (budget, seed) cell: nested across budgets for a seed. */
+export function drawLabelled<T>(pool: T[], budget: number, seed: number): T[] {
+  if (budget > pool.length) throw new Error(`label budget ${budget} exceeds the labelled pool of ${pool.length} subjects`);
+  return new Random(seed).shuffle(pool).slice(0, budget);
+}
+
+/** Where a cell or a pretraining run was computed: so regenerated reports never claim it. */
+export interface ComputedOn {
+  machine: string;
+  backend: string;
+  gitCommit: string;
+}
+
+export interface RunSummary {
+  cellsRun: number;
+  cellsSkipped: number;
+  pretrainRuns: number;
+  pretrainCached: number;
+  pretrainSeconds: number;
+  seconds: number;
+}
+
+/** Loss averaged over windows of `every` steps, so a cell's curve stays small in the store. */
+function windowedLoss(loss: number[], every: number): { step: number; loss: number }[] {
+  const out: { step: number; loss: number }[] = [];
+  for (let s = 0; s < loss.length; s += every) {
+    const w = loss.slice(s, s + every);
+    out.push({ step: s + w.length, loss: w.reduce((a, b) => a + b, 0) / w.length });
+  }
+  return out;
+}
+
+function pretrainFile(paper: Paper, config: ProtocolConfig, data: ProtocolData, seed: number, workDir: string): string {
+  const key = crypto.createHash("sha256").update(JSON.stringify({ paper: paper.name, seed, dependsOn: paper.pretrainDependsOn(config as never, data as never) })).digest("hex").slice(0, 12);
+  return path.join(workDir, `pretrained-seed${seed}-${key}.bin`);
+}
+
+/**
+ * Run every missing cell of `paper`'s protocol into `store`. `fresh` also recomputes cached
+ * pretrained weights (the cache key covers the settings, not the library's code).
+ */
+export async function runProtocol<C extends ProtocolConfig, D extends ProtocolData>(
+  paper: Paper<C, D>,
+  config: C,
+  store: ResultsStore,
+  options: { dataDir?: string; workDir: string; fresh?: boolean; beforeFirstCell?: () => void; data?: D },
+): Promise<{ data: D; summary: RunSummary }> {
+  const started = performance.now();
+  const backend = await initBackend();
+  const computedOn: ComputedOn = { machine: `${machineInfo().cpu} (${machineInfo().cores} cores)`, backend: describeBackend(backend), gitCommit: gitCommit() };
+  const data = options.data ?? (await paper.loadData(config, options.dataDir));
+  const methods = config.methods.map((name) => paper.methods.find((m) => m.name === name)!);
+  const done = store.load().cells;
+  const total = config.seeds.length * config.budgets.length * methods.length;
+  const summary: RunSummary = { cellsRun: 0, cellsSkipped: 0, pretrainRuns: 0, pretrainCached: 0, pretrainSeconds: 0, seconds: 0 };
+  let first = true;
+  for (const seed of config.seeds) {
+    const todo = config.budgets.flatMap((budget) => methods.filter((method) => !done.has(cellKey({ method: method.name, budget, seed }))).map((method) => ({ method, budget })));
+    summary.cellsSkipped += config.budgets.length * methods.length - todo.length;
+    if (todo.length === 0) continue;
+    // Pretrain this seed only when one of its missing cells needs it.
+    let pretrained: tf.LayersModel | undefined;
+    if (todo.some((t) => t.method.pretrained)) {
+      const file = pretrainFile(paper as unknown as Paper, config, data, seed, options.workDir);
+      if (options.fresh) for (const f of [file, `${file}.ckpt`]) fs.rmSync(f, { force: true });
+      pretrained = paper.pretextModel(config, seed);
+      if (fs.existsSync(file)) {
+        loadModelWeights(file, pretrained);
+        summary.pretrainCached++;
+      } else {
+        fs.mkdirSync(options.workDir, { recursive: true });
+        const result = await paper.pretrain(config, data, pretrained, seed, `${file}.ckpt`);
+        await saveModelWeights(file, pretrained, { paper: paper.name, seed, steps: result.stepsRun, finalLoss: result.history.loss.at(-1), computedOn });
+        summary.pretrainRuns++;
+        summary.pretrainSeconds += result.seconds;
+      }
+    }
+    for (const { method, budget } of todo) {
+      const cellStarted = performance.now();
+      const labelled = drawLabelled(data.pool, budget, seed);
+      const f = config.finetune;
+      const trainOptions: TrainOptions = { steps: f.maxSteps, learningRate: f.learningRate, validateEvery: f.validateEvery, patience: f.patience, seed: 7919 * seed + budget, label: `${method.name} budget ${budget} seed ${seed}` };
+      const out = await paper.runCell({ config, data, method, budget, seed, labelled, pretrained: method.pretrained ? pretrained : undefined, trainOptions });
+      // The stopping rule is the protocol's, not the paper's choice: a cell must have validated.
+      if (out.train.validations.length === 0) throw new Error(`${paper.name}: cell ${method.name} budget ${budget} seed ${seed} trained without validation; runCell must pass a validate function to train()`);
+      if (first) options.beforeFirstCell?.();
+      first = false;
+      const record: CellRecord = {
+        paper: paper.name,
+        method: method.name,
+        budget,
+        seed,
+        pretrainSeed: method.pretrained ? seed : undefined,
+        trainSubjects: labelled.map((s) => s.id),
+        steps: out.train.stepsRun,
+        bestStep: out.train.bestStep,
+        stoppedEarly: out.train.stoppedEarly,
+        curve: { loss: windowedLoss(out.train.history.loss, f.validateEvery), validation: out.train.validations.map((v) => ({ step: v.step, score: Math.round(v.score * 1e4) / 1e4 })) },
+        seconds: (performance.now() - cellStarted) / 1000,
+        finishedAt: new Date().toISOString(),
+        computedOn,
+        example: out.example,
+      };
+      store.appendCell(record, out.rows.map((r) => ({ paper: paper.name, method: method.name, budget, seed, ...r })));
+      out.model.dispose();
+      summary.cellsRun++;
+    }
+    pretrained?.dispose();
+  }
+  if (summary.cellsRun + summary.cellsSkipped !== total) throw new Error(`internal: ${summary.cellsRun} + ${summary.cellsSkipped} cells of ${total}`);
+  summary.seconds = (performance.now() - started) / 1000;
+  return { data, summary };
+}

@@ -1,0 +1,158 @@
+/**
+ * The parts of a results README every paper shares: how the run was made (and, separately, when
+ * a report was only regenerated from stored cells), the stopping rule, per-cell training curves,
+ * and the baseline comparisons at the right statistical unit.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Comparison } from "./comparisons.js";
+import { htmlToPng } from "./figures.js";
+import type { Method, ProtocolConfig } from "./protocol.js";
+import type { CellRecord, ResultRow } from "./results.js";
+
+/** One invocation of `reproduce` that computed cells. */
+export interface Invocation {
+  started: string;
+  finished: string;
+  wallSeconds: number;
+  gitCommit: string;
+  machine: string;
+  backend: string;
+  cellsRun: number;
+  cellsSkipped: number;
+  pretrainRuns: number;
+  pretrainCached: number;
+  pretrainSeconds: number;
+}
+
+/** An invocation that computed nothing and only rewrote the report. */
+export interface Regeneration {
+  at: string;
+  gitCommit: string;
+  machine: string;
+  backend: string;
+}
+
+/** run.json: how the results were made. */
+export interface RunInfo {
+  paper: string;
+  quick: boolean;
+  overrides: string[];
+  data: string;
+  /** Sum over the invocations that computed cells. */
+  wallSeconds: number;
+  invocations: Invocation[];
+  regenerated: Regeneration[];
+  packages: Record<string, string>;
+  config: unknown;
+  cellSeconds: { method: string; budget: number; seed: number; seconds: number; steps: number; bestStep?: number }[];
+}
+
+export interface ReportInput<C = ProtocolConfig, D = unknown> {
+  outDir: string;
+  command: string;
+  config: C;
+  data: D;
+  rows: ResultRow[];
+  cells: CellRecord[];
+  runInfo: RunInfo;
+  quick: boolean;
+}
+
+export type ReportWriter<C = ProtocolConfig, D = unknown> = (input: ReportInput<C, D>) => string[];
+
+const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "n/a");
+export const pFormat = (p: number) => (!Number.isFinite(p) ? "n/a" : p < 0.001 ? p.toExponential(1) : p.toFixed(3));
+const signed = (x: number) => `${x >= 0 ? "+" : ""}${f3(x)}`;
+
+/** Where and how the cells were computed; regenerations are listed apart, never merged in. */
+export function provenanceLines(run: RunInfo): string[] {
+  const lines: string[] = [];
+  const inv = run.invocations;
+  if (inv.length === 0) lines.push("- Computed: no record of the run that computed these cells (run.json missing when the report was written).");
+  else {
+    const machines = [...new Set(inv.map((i) => `${i.machine}, backend ${i.backend}`))];
+    const commits = [...new Set(inv.map((i) => i.gitCommit))];
+    lines.push(`- Computed: ${(run.wallSeconds / 60).toFixed(1)} min wall time${inv.length > 1 ? ` over ${inv.length} invocations (resumed)` : ""}, ${inv[0].started.slice(0, 16).replace("T", " ")} to ${inv[inv.length - 1].finished.slice(0, 16).replace("T", " ")} UTC, on ${machines.join("; ")}; code ${commits.join(", ")}. Each cell records where it was computed (rows.jsonl, \`computedOn\`); details in run.json.`);
+  }
+  for (const r of run.regenerated) lines.push(`- Report regenerated from the stored cells (nothing recomputed) on ${r.at.slice(0, 16).replace("T", " ")} UTC with code ${r.gitCommit}, on ${r.machine}.`);
+  return lines;
+}
+
+/** The stopping rule in words, from the settings. */
+export function stoppingRuleText(c: ProtocolConfig): string {
+  const f = c.finetune;
+  return `Fine-tuning (every method alike) runs Adam ${f.learningRate} for at most ${f.maxSteps} steps, scores mean Dice on ${c.validationSubjects} labelled validation subjects (fixed, disjoint from the labelled pool and the test set) every ${f.validateEvery} steps, stops after ${f.patience} validations without improvement (${f.patience * f.validateEvery} steps), and keeps the weights of the best validation score. The test set is used only once, after training.`;
+}
+
+/** A markdown table of the comparisons with the baseline. */
+export function comparisonTable(cs: Comparison[], labelOf: (m: string) => string): string[] {
+  const lines = ["| labelled subjects | method | mean gain in Dice | 95% CI (bootstrap over seeds and subjects) | seeds | test subjects | Wilcoxon p (subjects) |", "|---|---|---|---|---|---|---|"];
+  for (const c of cs) lines.push(`| ${c.budget} | ${labelOf(c.method)} | ${signed(c.meanGain)} | ${signed(c.ciLow)} to ${signed(c.ciHigh)} | ${c.seeds} | ${c.subjects} | ${pFormat(c.pValue)} |`);
+  return lines;
+}
+
+/** How training went: steps, best step, early stops, per method and budget. */
+export function trainingTable(cells: CellRecord[], methods: readonly Method[]): string[] {
+  const lines = ["| labelled subjects | method | steps trained (mean, range) | best step (mean) | stopped early | best validation Dice (mean) |", "|---|---|---|---|---|---|"];
+  const budgets = [...new Set(cells.map((c) => c.budget))].sort((a, b) => a - b);
+  for (const b of budgets) {
+    for (const m of methods) {
+      const cs = cells.filter((c) => c.budget === b && c.method === m.name);
+      if (cs.length === 0) continue;
+      const steps = cs.map((c) => c.steps);
+      const best = cs.map((c) => c.bestStep ?? c.steps);
+      const bestScore = cs.map((c) => Math.max(...(c.curve?.validation.map((v) => v.score) ?? [NaN])));
+      const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+      lines.push(`| ${b} | ${m.label} | ${mean(steps).toFixed(0)} (${Math.min(...steps)}–${Math.max(...steps)}) | ${mean(best).toFixed(0)} | ${cs.filter((c) => c.stoppedEarly).length}/${cs.length} | ${f3(mean(bestScore))} |`);
+    }
+  }
+  return lines;
+}
+
+const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"];
+
+/**
+ * One figure per budget: validation Dice (solid) and training loss (dotted, right axis) by step,
+ * one line per (method, seed), methods coloured. Written as HTML (+ PNG when Chromium exists).
+ */
+export function writeCurveFigures(outDir: string, cells: CellRecord[], methods: readonly Method[], title: string): { files: string[]; pngProblem?: string } {
+  const files: string[] = [];
+  let pngProblem: string | undefined;
+  const budgets = [...new Set(cells.map((c) => c.budget))].sort((a, b) => a - b);
+  for (const b of budgets) {
+    const traces: unknown[] = [];
+    methods.forEach((m, i) => {
+      const cs = cells.filter((c) => c.budget === b && c.method === m.name && c.curve).sort((x, y) => x.seed - y.seed);
+      cs.forEach((c, k) => {
+        const common = { type: "scatter", legendgroup: m.name, line: { color: PALETTE[i % PALETTE.length], width: 1.5 } };
+        traces.push({ ...common, mode: "lines", name: m.label, showlegend: k === 0, x: c.curve!.validation.map((v) => v.step), y: c.curve!.validation.map((v) => v.score), hovertext: `seed ${c.seed}` });
+        traces.push({ ...common, mode: "lines", name: `${m.label} loss`, showlegend: false, yaxis: "y2", line: { ...common.line, dash: "dot", width: 1 }, opacity: 0.5, x: c.curve!.loss.map((v) => v.step), y: c.curve!.loss.map((v) => v.loss), hovertext: `seed ${c.seed} loss` });
+        if (c.bestStep !== undefined) {
+          const best = c.curve!.validation.find((v) => v.step === c.bestStep);
+          if (best) traces.push({ ...common, mode: "markers", showlegend: false, marker: { symbol: "star", size: 9, color: PALETTE[i % PALETTE.length] }, x: [best.step], y: [best.score], hovertext: `seed ${c.seed}: kept` });
+        }
+      });
+    });
+    const layout = {
+      title: { text: `${title}: ${b} labelled subject${b === 1 ? "" : "s"} (one line per seed; star = weights kept)` },
+      xaxis: { title: { text: "fine-tuning step" } },
+      yaxis: { title: { text: "validation mean Dice (solid)" }, range: [0, 1] },
+      yaxis2: { title: { text: "training loss (dotted)" }, overlaying: "y", side: "right", type: "log" },
+      width: 900,
+      height: 520,
+      margin: { t: 70 },
+      legend: { x: 1.08 },
+    };
+    const json = (v: unknown) => JSON.stringify(v).replace(/</g, "\\u003c");
+    const name = `curves-budget-${b}.html`;
+    const html = `<!doctype html><html><head><meta charset="utf-8"><title>training curves, budget ${b}</title><script src="plotly.min.js"></script></head>
+<body><div id="fig"></div><script>Plotly.newPlot("fig", ${json(traces)}, ${json(layout)}, {displayModeBar: false});</script></body></html>\n`;
+    fs.writeFileSync(path.join(outDir, name), html);
+    files.push(name);
+    const png = name.replace(/\.html$/, ".png");
+    pngProblem ??= htmlToPng(path.join(outDir, name), path.join(outDir, png), 1000, 540);
+    if (!pngProblem) files.push(png);
+  }
+  return { files, pngProblem };
+}
