@@ -108,6 +108,24 @@ test("early stopping restores the weights of the best validation", async () => {
   assert.deepEqual(await weightsOf(model), snapshot);
 });
 
+test("early stopping with minDelta: gains smaller than minDelta do not reset the patience; the best weights are kept", async () => {
+  const model = tinyNet(4);
+  const scores = [0.5, 0.7, 0.702, 0.703, 0.704, 0.9];
+  let snapshot: number[][] = [];
+  let calls = 0;
+  const s = spec(model);
+  s.validate = async () => {
+    const score = scores[calls++];
+    if (score === 0.704) snapshot = await weightsOf(model);
+    return score;
+  };
+  const r = await train(s, { steps: 60, learningRate: 0.05, seed: 1, validateEvery: 5, patience: 3, minDelta: 0.01 });
+  assert.equal(r.stoppedEarly, true);
+  assert.equal(r.stepsRun, 25, "three validations without a gain of 0.01 over 0.7");
+  assert.equal(r.bestStep, 25, "the highest score's weights, even though its gain was below minDelta");
+  assert.deepEqual(await weightsOf(model), snapshot);
+});
+
 test("learning-rate schedules", () => {
   const o = { baseLr: 1e-3, totalSteps: 100 };
   assert.equal(learningRateAt(50, { ...o, schedule: "constant" }), 1e-3);

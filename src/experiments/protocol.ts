@@ -43,9 +43,10 @@ export interface ProtocolConfig {
   pretrain: { steps: number; learningRate: number };
   /**
    * The stopping rule: train up to maxSteps, score the validation subjects every validateEvery
-   * steps, stop after `patience` validations without improvement, keep the best weights.
+   * steps, stop after `patience` validations without a gain of more than `minDelta` (Dice) over
+   * the last improvement, keep the weights of the best score.
    */
-  finetune: { maxSteps: number; learningRate: number; validateEvery: number; patience: number };
+  finetune: { maxSteps: number; learningRate: number; validateEvery: number; patience: number; minDelta: number };
 }
 
 /** Rules for the shared settings; a paper adds its own. */
@@ -63,6 +64,7 @@ export const PROTOCOL_RULES: Rules = {
   "finetune.learningRate": rule.positive(),
   "finetune.validateEvery": rule.int(1),
   "finetune.patience": rule.int(1),
+  "finetune.minDelta": rule.range(0, 1),
 };
 
 export const protocolChecks = [
@@ -216,7 +218,7 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
       const cellStarted = performance.now();
       const labelled = drawLabelled(data.pool, budget, seed);
       const f = config.finetune;
-      const trainOptions: TrainOptions = { steps: f.maxSteps, learningRate: f.learningRate, validateEvery: f.validateEvery, patience: f.patience, seed: 7919 * seed + budget, label: `${method.name} budget ${budget} seed ${seed}` };
+      const trainOptions: TrainOptions = { steps: f.maxSteps, learningRate: f.learningRate, validateEvery: f.validateEvery, patience: f.patience, minDelta: f.minDelta, seed: 7919 * seed + budget, label: `${method.name} budget ${budget} seed ${seed}` };
       const out = await paper.runCell({ config, data, method, budget, seed, labelled, pretrained: method.pretrained ? pretrained : undefined, trainOptions });
       // The stopping rule is the protocol's, not the paper's choice: a cell must have validated.
       if (out.train.validations.length === 0) throw new Error(`${paper.name}: cell ${method.name} budget ${budget} seed ${seed} trained without validation; runCell must pass a validate function to train()`);

@@ -38,6 +38,12 @@ export interface TrainOptions {
   validateEvery?: number;
   /** Stop after this many validations without improvement; the best weights are restored. */
   patience?: number;
+  /**
+   * An improvement must beat the score at the last improvement by more than this to reset the
+   * patience (a plateau creeping up by noise is still a plateau); the weights of the highest
+   * score are kept either way. Default 0.
+   */
+  minDelta?: number;
   /** Checkpoint file for resume; written every `checkpointEvery` steps and removed at the end. */
   checkpointFile?: string;
   checkpointEvery?: number;
@@ -97,6 +103,7 @@ export async function train(spec: TrainSpec, options: TrainOptions): Promise<Tra
 
   const progress = new Progress(options.label ?? "train", options.steps, step);
   let best: { score: number; step: number; weights: tf.Tensor[] } | undefined;
+  let reference = -Infinity; // the score at the last improvement by more than minDelta
   let sinceBest = 0;
   let stoppedEarly = false;
   const schedule = { schedule: options.schedule ?? "constant", baseLr: options.learningRate, totalSteps: options.steps, warmupSteps: options.warmupSteps };
@@ -132,6 +139,9 @@ export async function train(spec: TrainSpec, options: TrainOptions): Promise<Tra
       if (!best || score > best.score) {
         best?.weights.forEach((t) => t.dispose());
         best = { score, step, weights: spec.model.weights.map((w) => tf.keep(w.read().clone())) };
+      }
+      if (score > reference + (options.minDelta ?? 0)) {
+        reference = score;
         sinceBest = 0;
       } else if (options.patience !== undefined && ++sinceBest >= options.patience) {
         stoppedEarly = true;
