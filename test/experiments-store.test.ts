@@ -5,7 +5,8 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { applyOverrides } from "../src/experiments/config.js";
 import { ResultsStore, type CellRecord, type ResultRow } from "../src/experiments/results.js";
-import { markdownTable, summarizeCells } from "../src/experiments/tables.js";
+import { missedClasses } from "../src/experiments/papers/bai2019-report.js";
+import { markdownTable, perSeedCsv, summarizeCells } from "../src/experiments/tables.js";
 
 const tmpFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "anatomy-ssl-store-")), "rows.jsonl");
 const cell = (method: string, budget: number, seed: number): CellRecord => ({ paper: "p", method, budget, seed, trainSubjects: ["001"], steps: 1, seconds: 1, finishedAt: "t" });
@@ -66,4 +67,13 @@ test("tables: per-seed means, then mean and sd across seeds", () => {
   const md = markdownTable(s, ["scratch", "ssl-all"], ["mean"]);
   assert.match(md, /\| 5 \| scratch \| 0\.650 ± 0\.071 \|/);
   assert.match(md, /\| 5 \| ssl-all \| 0\.750 ± 0\.071 \|/);
+  // The per-seed table holds the values the summary is made of: seed 1 scratch (0.6 + 0.8) / 2.
+  assert.deepEqual(perSeedCsv(rows, ["mean"]).trim().split("\n"), ["method,budget,seed,dice_mean", "scratch,5,1,0.7000", "scratch,5,2,0.6000", "ssl-all,5,1,0.8000", "ssl-all,5,2,0.7000"]);
+});
+
+test("report: a cell whose class Dice is below 0.1 on most test images is named, with the class", () => {
+  const rows: ResultRow[] = [];
+  [0.05, 0.0, 0.02, 0.9].forEach((v, i) => rows.push(row("scratch", 20, 5, `s${i}`, v, "LV"), row("scratch", 20, 5, `s${i}`, 0.8, "RV"), row("scratch", 20, 5, `s${i}`, 0.5)));
+  [0.05, 0.9, 0.9, 0.9].forEach((v, i) => rows.push(row("ssl-all", 20, 5, `s${i}`, v, "LV")));
+  assert.deepEqual(missedClasses(rows), [{ method: "scratch", budget: 20, seed: 5, label: "LV", images: 3, of: 4 }]);
 });

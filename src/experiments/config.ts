@@ -1,6 +1,6 @@
 /**
  * Ablations are config changes, not code changes: `key.path=value` overrides applied to a
- * paper's config, from the CLI (`--set finetune.steps=200`) or a notebook cell. Values are parsed
+ * paper's config, from the CLI (`--set finetune.maxSteps=200`) or a notebook cell. Values are parsed
  * to the type of the default they replace (number, boolean, string, or a comma list of those),
  * unknown keys are errors, and the applied overrides are recorded with the results.
  */

@@ -75,3 +75,23 @@ export function summariesCsv(summaries: CellSummary[]): string {
   }
   return lines.join("\n") + "\n";
 }
+
+/**
+ * The per-seed table: for every method x budget x seed, the mean Dice per label over test
+ * subjects and phases (the values the across-seed summaries are made of).
+ */
+export function perSeedCsv(rows: ResultRow[], labels: string[]): string {
+  const dice = rows.filter((r) => r.metric === "dice");
+  const lines = [["method", "budget", "seed", ...labels.map((l) => `dice_${l}`)].join(",")];
+  const cells = groupBy(dice, (r) => `${r.method}|${r.budget}|${r.seed}`);
+  const keys = [...cells.keys()].sort((a, b) => {
+    const [ma, ba, sa] = a.split("|");
+    const [mb, bb, sb] = b.split("|");
+    return Number(ba) - Number(bb) || ma.localeCompare(mb) || Number(sa) - Number(sb);
+  });
+  for (const k of keys) {
+    const g = cells.get(k)!;
+    lines.push([...k.split("|"), ...labels.map((l) => finiteMean(g.filter((r) => r.label === l).map((r) => r.value)).toFixed(4))].join(","));
+  }
+  return lines.join("\n") + "\n";
+}

