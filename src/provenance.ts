@@ -59,7 +59,9 @@ export function gitCommit(): string {
   try {
     const cwd = projectRoot();
     const sha = execFileSync("git", ["rev-parse", "HEAD"], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    // "+dirty" means the code differs from the commit; results/ is what a run writes (a rerun
+    // of committed results modifies tracked files there), so it does not count.
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
     return dirty ? `${sha}+dirty` : sha;
   } catch {
     return "unknown (not a git checkout)";
