@@ -1,1 +1,3 @@
 export * from "./anatomical-position.js";
+export * from "./plane-intersection.js";
+export * from "./slice-location.js";
