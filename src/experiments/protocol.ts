@@ -76,8 +76,8 @@ export interface Method {
   name: string;
   /** How tables and figures name it. */
   label: string;
-  /** Starts from the pretext network (so its seed's pretraining must run). */
-  pretrained: boolean;
+  /** The paper's pretext this method starts from (its seed's pretraining must run); none: scratch. */
+  pretext?: string;
 }
 
 /** What a paper's data preparation returns: labelled pool, validation and test subjects. */
@@ -97,7 +97,7 @@ export interface CellInput<C, D> {
   seed: number;
   /** The labelled subjects of this cell (first `budget` of the pool shuffled by seed). */
   labelled: ProtocolData["pool"];
-  /** The pretext network of this seed, for methods with `pretrained`. */
+  /** The trained network of the method's pretext for this seed (undefined for scratch). */
   pretrained?: tf.LayersModel;
   /**
    * The stopping rule's trainer options (validation interval, patience, seed, label): pass them
@@ -114,6 +114,19 @@ export interface CellOutput {
   example?: CellRecord["example"];
 }
 
+/**
+ * A pretext a paper pretrains: its network and its training. A paper may have several (Zhang
+ * 2024: A, B and A+B; another paper's pretext on the same splits for comparison); methods name
+ * the one they start from.
+ */
+export interface Pretext<C, D> {
+  name: string;
+  /** The settings this pretraining depends on (hashed into the cache file name with the seed). */
+  dependsOn(config: C, data: D): unknown;
+  model(config: C, seed: number): tf.LayersModel;
+  train(config: C, data: D, model: tf.LayersModel, seed: number, checkpointFile: string): Promise<TrainResult>;
+}
+
 export interface Paper<C extends ProtocolConfig = ProtocolConfig, D extends ProtocolData = ProtocolData> {
   name: string;
   title: string;
@@ -128,10 +141,7 @@ export interface Paper<C extends ProtocolConfig = ProtocolConfig, D extends Prot
   /** Loaders accepted with --data (their names as in data-manifests/). */
   dataLoaders: readonly string[];
   loadData(config: C, dataDir?: string): Promise<D>;
-  /** The settings pretraining depends on (hashed into the cache file name with the seed). */
-  pretrainDependsOn(config: C, data: D): unknown;
-  pretextModel(config: C, seed: number): tf.LayersModel;
-  pretrain(config: C, data: D, model: tf.LayersModel, seed: number, checkpointFile: string): Promise<TrainResult>;
+  pretexts: readonly Pretext<C, D>[];
   runCell(input: CellInput<C, D>): Promise<CellOutput>;
   /** Tables, figures and README from the store; returns the files written. */
   writeReport(input: ReportInput<C, D>): string[];
@@ -169,9 +179,9 @@ function windowedLoss(loss: number[], every: number): { step: number; loss: numb
   return out;
 }
 
-function pretrainFile(paper: Paper, config: ProtocolConfig, data: ProtocolData, seed: number, workDir: string): string {
-  const key = crypto.createHash("sha256").update(JSON.stringify({ paper: paper.name, seed, dependsOn: paper.pretrainDependsOn(config as never, data as never) })).digest("hex").slice(0, 12);
-  return path.join(workDir, `pretrained-seed${seed}-${key}.bin`);
+function pretrainFile(paper: string, pretext: Pretext<never, never>, config: ProtocolConfig, data: ProtocolData, seed: number, workDir: string): string {
+  const key = crypto.createHash("sha256").update(JSON.stringify({ paper, pretext: pretext.name, seed, dependsOn: pretext.dependsOn(config as never, data as never) })).digest("hex").slice(0, 12);
+  return path.join(workDir, `pretrained-${pretext.name}-seed${seed}-${key}.bin`);
 }
 
 /**
@@ -197,29 +207,32 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
     const todo = config.budgets.flatMap((budget) => methods.filter((method) => !done.has(cellKey({ method: method.name, budget, seed }))).map((method) => ({ method, budget })));
     summary.cellsSkipped += config.budgets.length * methods.length - todo.length;
     if (todo.length === 0) continue;
-    // Pretrain this seed only when one of its missing cells needs it.
-    let pretrained: tf.LayersModel | undefined;
-    if (todo.some((t) => t.method.pretrained)) {
-      const file = pretrainFile(paper as unknown as Paper, config, data, seed, options.workDir);
+    // Pretrain this seed's pretexts that a missing cell needs, once each.
+    const pretrained = new Map<string, tf.LayersModel>();
+    for (const name of new Set(todo.map((t) => t.method.pretext).filter((p): p is string => p !== undefined))) {
+      const pretext = paper.pretexts.find((p) => p.name === name);
+      if (!pretext) throw new Error(`${paper.name}: a method starts from pretext '${name}', which the paper does not define (have ${paper.pretexts.map((p) => p.name).join(", ")})`);
+      const file = pretrainFile(paper.name, pretext as Pretext<never, never>, config, data, seed, options.workDir);
       if (options.fresh) for (const f of [file, `${file}.ckpt`]) fs.rmSync(f, { force: true });
-      pretrained = paper.pretextModel(config, seed);
+      const model = pretext.model(config, seed);
       if (fs.existsSync(file)) {
-        loadModelWeights(file, pretrained);
+        loadModelWeights(file, model);
         summary.pretrainCached++;
       } else {
         fs.mkdirSync(options.workDir, { recursive: true });
-        const result = await paper.pretrain(config, data, pretrained, seed, `${file}.ckpt`);
-        await saveModelWeights(file, pretrained, { paper: paper.name, seed, steps: result.stepsRun, finalLoss: result.history.loss.at(-1), computedOn });
+        const result = await pretext.train(config, data, model, seed, `${file}.ckpt`);
+        await saveModelWeights(file, model, { paper: paper.name, pretext: name, seed, steps: result.stepsRun, finalLoss: result.history.loss.at(-1), computedOn });
         summary.pretrainRuns++;
         summary.pretrainSeconds += result.seconds;
       }
+      pretrained.set(name, model);
     }
     for (const { method, budget } of todo) {
       const cellStarted = performance.now();
       const labelled = drawLabelled(data.pool, budget, seed);
       const f = config.finetune;
       const trainOptions: TrainOptions = { steps: f.maxSteps, learningRate: f.learningRate, validateEvery: f.validateEvery, patience: f.patience, minDelta: f.minDelta, seed: 7919 * seed + budget, label: `${method.name} budget ${budget} seed ${seed}` };
-      const out = await paper.runCell({ config, data, method, budget, seed, labelled, pretrained: method.pretrained ? pretrained : undefined, trainOptions });
+      const out = await paper.runCell({ config, data, method, budget, seed, labelled, pretrained: method.pretext ? pretrained.get(method.pretext) : undefined, trainOptions });
       // The stopping rule is the protocol's, not the paper's choice: a cell must have validated.
       if (out.train.validations.length === 0) throw new Error(`${paper.name}: cell ${method.name} budget ${budget} seed ${seed} trained without validation; runCell must pass a validate function to train()`);
       if (first) options.beforeFirstCell?.();
@@ -229,7 +242,7 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
         method: method.name,
         budget,
         seed,
-        pretrainSeed: method.pretrained ? seed : undefined,
+        pretrainSeed: method.pretext ? seed : undefined,
         trainSubjects: labelled.map((s) => s.id),
         steps: out.train.stepsRun,
         bestStep: out.train.bestStep,
@@ -244,7 +257,7 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
       out.model.dispose();
       summary.cellsRun++;
     }
-    pretrained?.dispose();
+    for (const m of pretrained.values()) m.dispose();
   }
   if (summary.cellsRun + summary.cellsSkipped !== total) throw new Error(`internal: ${summary.cellsRun} + ${summary.cellsSkipped} cells of ${total}`);
   summary.seconds = (performance.now() - started) / 1000;

@@ -11,10 +11,10 @@ import type { Method, ProtocolConfig } from "../protocol.js";
 import { rule, type Rules } from "../settings.js";
 
 export const BAI2019_METHODS: readonly Method[] = [
-  { name: "scratch", label: "U-Net from scratch", pretrained: false },
-  { name: "ssl-decoder", label: "SSL+Decoder", pretrained: true },
-  { name: "ssl-all", label: "SSL+All", pretrained: true },
-  { name: "ssl-multitask", label: "SSL+MultiTask", pretrained: true },
+  { name: "scratch", label: "U-Net from scratch" },
+  { name: "ssl-decoder", label: "SSL+Decoder", pretext: "anatomical-position" },
+  { name: "ssl-all", label: "SSL+All", pretext: "anatomical-position" },
+  { name: "ssl-multitask", label: "SSL+MultiTask", pretext: "anatomical-position" },
 ];
 
 export interface Bai2019Config extends ProtocolConfig {

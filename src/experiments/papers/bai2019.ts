@@ -29,7 +29,7 @@ import { train } from "../../train/trainer.js";
 import { sampleBatch } from "../batches.js";
 import { prepareStacks, type Stack } from "../cardiac-stacks.js";
 import type { CellRecord } from "../results.js";
-import type { CellInput, CellOutput, Paper, ProtocolData } from "../protocol.js";
+import type { CellInput, CellOutput, Paper, Pretext, ProtocolData } from "../protocol.js";
 import { CARDIAC_LABELS, predictStack, scoreStack } from "../segmentation-eval.js";
 import { ensureSyntheticCardiac } from "../synthetic-cardiac.js";
 import { writeBai2019Report } from "./bai2019-report.js";
@@ -155,6 +155,22 @@ export function exampleSlice(stack: Stack, pred: Uint8Array): NonNullable<CellRe
   return { subject: stack.subject, phase: stack.phase, slice: best, size: stack.size, labels };
 }
 
+/** The anatomical-position pretext: a whole U-Net with one output channel per tile class. */
+export const ANATOMICAL_POSITION: Pretext<Bai2019Config, Bai2019Data> = {
+  name: "anatomical-position",
+  dependsOn: (config, data) => ({ data: data.description, exam: config.exam, split: [config.labelledPool, config.validationSubjects, config.testSubjects, config.splitSeed], size: config.size, pixel: config.pixel, positionViews: config.positionViews, tileMm: config.tileMm, unet: config.unet, batch: config.batch, pretrain: config.pretrain, augment: config.augment }),
+  model: (config, seed) => unet(config, positionChannels(config), seed),
+  train: (config, data, model, seed, checkpointFile) =>
+    train(
+      {
+        model,
+        sample: (rng) => sampleBatch(data.pretext, ["positions"], config.batch, rng, config.augment),
+        loss: (b) => segmentationLoss("ce", model.apply(b.x, { training: true }) as tf.Tensor4D, b.positions as tf.Tensor3D),
+      },
+      { steps: config.pretrain.steps, learningRate: config.pretrain.learningRate, seed: 104729 + seed, checkpointFile, checkpointEvery: 100, label: `pretrain anatomical positions (seed ${seed})` },
+    ),
+};
+
 export const BAI2019: Paper<Bai2019Config, Bai2019Data> = {
   name: PAPER,
   title: "Bai et al. 2019: anatomical position prediction",
@@ -166,17 +182,7 @@ export const BAI2019: Paper<Bai2019Config, Bai2019Data> = {
   checks: BAI2019_CHECKS,
   dataLoaders: ["mnms2", "acdc"],
   loadData: loadBai2019Data,
-  pretrainDependsOn: (config, data) => ({ data: data.description, exam: config.exam, split: [config.labelledPool, config.validationSubjects, config.testSubjects, config.splitSeed], size: config.size, pixel: config.pixel, positionViews: config.positionViews, tileMm: config.tileMm, unet: config.unet, batch: config.batch, pretrain: config.pretrain, augment: config.augment }),
-  pretextModel: (config, seed) => unet(config, positionChannels(config), seed),
-  pretrain: (config, data, model, seed, checkpointFile) =>
-    train(
-      {
-        model,
-        sample: (rng) => sampleBatch(data.pretext, ["positions"], config.batch, rng, config.augment),
-        loss: (b) => segmentationLoss("ce", model.apply(b.x, { training: true }) as tf.Tensor4D, b.positions as tf.Tensor3D),
-      },
-      { steps: config.pretrain.steps, learningRate: config.pretrain.learningRate, seed: 104729 + seed, checkpointFile, checkpointEvery: 100, label: `pretrain anatomical positions (seed ${seed})` },
-    ),
+  pretexts: [ANATOMICAL_POSITION],
   runCell,
   writeReport: writeBai2019Report,
 };
