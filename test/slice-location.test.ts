@@ -42,3 +42,16 @@ test("head: pooled bottleneck -> hidden -> 1 in [0, 1], sharing every U-Net laye
   const loss = sliceLocationLoss(tf.tensor2d([[0.5], [1]]), tf.tensor1d([0, 1])).dataSync()[0];
   assert.ok(Math.abs(loss - 0.125) < 1e-7);
 });
+
+test("Zhang multitask: the loss is the weighted sum of the two MSEs; a zero weight turns a task off", async () => {
+  const { planeLocationLoss } = await import("../src/pretext/plane-location-multitask.js");
+  const outputs = { heatmaps: tf.tensor4d([0, 1, 0.5, 0.2], [1, 2, 2, 1]), location: tf.tensor2d([[0.5]]) };
+  const targets = { heatmaps: tf.tensor4d([0, 0, 1, 0.2], [1, 2, 2, 1]), location: tf.tensor1d([1]) };
+  // heatmap MSE (1 + 0.25) / 4 = 0.3125; location MSE 0.25.
+  const both = planeLocationLoss(outputs, targets, { planes: 1, location: 1 });
+  assert.ok(Math.abs(both.loss.dataSync()[0] - 0.5625) < 1e-7);
+  assert.ok(Math.abs(planeLocationLoss(outputs, targets, { planes: 2, location: 0 }).loss.dataSync()[0] - 0.625) < 1e-7);
+  assert.ok(Math.abs(planeLocationLoss(outputs, targets, { planes: 0, location: 1 }).loss.dataSync()[0] - 0.25) < 1e-7);
+  assert.throws(() => planeLocationLoss(outputs, targets, { planes: 0, location: 0 }), /not both 0/);
+  assert.throws(() => planeLocationLoss(outputs, targets, { planes: -1, location: 1 }), /must be >= 0/);
+});

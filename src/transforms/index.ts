@@ -1,3 +1,4 @@
 export * from "./intensity.js";
 export * from "./resample.js";
 export * from "./augment.js";
+export * from "./largest-component.js";
