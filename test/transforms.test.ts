@@ -34,6 +34,35 @@ test("augmentation: no-op options return the input; a 90-degree turn moves pixel
   for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) assert.equal(f.targets[0][x + size * y], labels[5 - x + size * y]);
 });
 
+test("augmentation: fields are resampled bilinearly with the image's map, without intensity changes, and draw nothing from the generator", () => {
+  const size = 8;
+  const image = Float32Array.from({ length: size * size }, (_, i) => (i % 5) / 5);
+  // A linear field: bilinear interpolation reproduces it exactly wherever the source is inside.
+  const field = Float32Array.from({ length: size * size }, (_, i) => 0.1 * (i % size) + 0.03 * Math.floor(i / size));
+  const p = { angle: 0.3, scale: 1.1, tx: 0.4, ty: -0.7, flip: false, gamma: 1.7, gain: 0.8, noise: 0 };
+  const r = applyAugment(image, [], size, p, new Random(1), [field]);
+  const c = (size - 1) / 2;
+  let inside = 0;
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+    const dx = x - c - p.tx;
+    const dy = y - c - p.ty;
+    const sx = (Math.cos(p.angle) * dx + Math.sin(p.angle) * dy) / p.scale + c;
+    const sy = (-Math.sin(p.angle) * dx + Math.cos(p.angle) * dy) / p.scale + c;
+    if (sx < 0 || sy < 0 || sx > size - 1 || sy > size - 1) {
+      assert.equal(r.fields[0][x + size * y], 0, "outside: 0");
+      continue;
+    }
+    inside++;
+    assert.ok(Math.abs(r.fields[0][x + size * y] - (0.1 * sx + 0.03 * sy)) < 1e-5, `(${x}, ${y})`);
+  }
+  assert.ok(inside > 30);
+  // The same generator state gives the same image with or without fields.
+  const a = augmentSlice(image, [], size, new Random(9));
+  const b = augmentSlice(image, [], size, new Random(9), undefined, [field, field]);
+  assert.deepEqual(a.image, b.image);
+  assert.deepEqual(b.fields[0], b.fields[1]);
+});
+
 test("augmentation is seeded", () => {
   const image = Float32Array.from({ length: 64 }, (_, i) => (i % 8) / 8);
   const a = augmentSlice(image, [], 8, new Random(3));

@@ -2,12 +2,15 @@
  * Short-axis stacks on the training grid, ready for 2D networks: every SA image (ED, ES) of a
  * subject resampled in-plane to `size` x `size` pixels of `pixel` mm around the stack centre,
  * intensities normalised per stack, label maps resampled by nearest neighbour, and optionally the
- * anatomical-position targets (Bai 2019) computed from the subject's long-axis planes.
+ * anatomical-position targets (Bai 2019), the plane-intersection heatmaps and the slice locations
+ * (Zhang 2024), all computed from the subject's affines.
  * Works the same for phantoms and real data: everything comes from the files' affines.
  */
 import type { Phase, SubjectData, ViewName } from "../datasets/types.js";
 import type { Volume } from "../io/volume.js";
 import { anatomicalPositionTargets, ORIENT_2CH, ORIENT_4CH, orientedViewPlane } from "../pretext/anatomical-position.js";
+import { intersectionChannels, planeIntersectionTargets } from "../pretext/plane-intersection.js";
+import { sliceLocationTargets } from "../pretext/slice-location.js";
 import { normalizePercentile } from "../transforms/intensity.js";
 import { resampleInPlane, type InPlaneGrid } from "../transforms/resample.js";
 
@@ -22,6 +25,15 @@ export interface Stack {
   labels?: Uint8Array;
   /** Same layout, 0..9 (Bai 2019 tiles), when asked for. */
   positions?: Uint8Array;
+  /**
+   * Plane-intersection heatmaps (Zhang 2024), when asked for: slices * C * size * size, planar
+   * per slice (slice k, channel c at (k * C + c) * size * size), so augmentation moves each map
+   * like the image; channel names in `heatmapViews`.
+   */
+  heatmaps?: Float32Array;
+  heatmapViews?: string[];
+  /** Each slice's relative position from base (0) to apex (1), when asked for. */
+  locations?: Float32Array;
   /** Geometry of the resampled stack (for 3D surface metrics in mm). */
   grid: Pick<Volume, "shape" | "spacing" | "affine">;
 }
@@ -32,6 +44,11 @@ export interface StackOptions extends InPlaneGrid {
   /** Compute anatomical-position targets from these long-axis views (they must exist). */
   positionViews?: ViewName[];
   tileMm?: number;
+  /** Heatmaps of where these long-axis views cut each SA slice (they must exist), ridge sigmaMm. */
+  heatmapViews?: ViewName[];
+  sigmaMm?: number;
+  /** Compute slice locations. */
+  locations?: boolean;
 }
 
 const ORIENT: Partial<Record<ViewName, [number, number, number]>> = { "2CH": ORIENT_2CH, "4CH": ORIENT_4CH };
@@ -61,7 +78,28 @@ export function prepareStacks(subject: SubjectData, o: StackOptions): Stack[] {
       });
       stack.positions = anatomicalPositionTargets(image, planes, { tileMm: o.tileMm ?? 30 });
     }
+    if (o.heatmapViews) {
+      const views: Record<string, Volume> = {};
+      for (const name of o.heatmapViews) {
+        const la = subject.views[name]?.[phase] ?? subject.views[name]?.ED;
+        if (!la) throw new Error(`${subject.dataset} subject ${subject.id}: plane-intersection heatmaps need the ${name} view, which is missing`);
+        views[name] = la.image;
+      }
+      const interleaved = planeIntersectionTargets(image, intersectionChannels("SA", views, o.heatmapViews), o.sigmaMm === undefined ? undefined : { sigmaMm: o.sigmaMm });
+      stack.heatmaps = planarChannels(interleaved, o.size * o.size, nz, o.heatmapViews.length);
+      stack.heatmapViews = [...o.heatmapViews];
+    }
+    if (o.locations) stack.locations = Float32Array.from(sliceLocationTargets(image));
     stacks.push(stack);
   }
   return stacks;
+}
+
+/** Channels-last maps (slice, pixel, channel) rearranged to (slice, channel, pixel). */
+function planarChannels(interleaved: Float32Array, area: number, slices: number, channels: number): Float32Array {
+  const out = new Float32Array(interleaved.length);
+  for (let k = 0; k < slices; k++)
+    for (let o = 0; o < area; o++)
+      for (let c = 0; c < channels; c++) out[(k * channels + c) * area + o] = interleaved[(k * area + o) * channels + c];
+  return out;
 }

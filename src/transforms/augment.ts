@@ -48,23 +48,28 @@ export function drawAugmentParams(rng: Random, o: AugmentOptions = DEFAULT_AUGME
   };
 }
 
-/** Augment a size x size image (x fastest, values ~[0, 1]) and its target maps with random parameters. */
-export function augmentSlice(image: Float32Array, targets: Uint8Array[], size: number, rng: Random, o: AugmentOptions = DEFAULT_AUGMENT) {
-  return applyAugment(image, targets, size, drawAugmentParams(rng, o), rng);
+/**
+ * Augment a size x size image (x fastest, values ~[0, 1]), its label maps (`targets`, nearest)
+ * and its continuous target maps (`fields`, e.g. heatmaps; bilinear, no intensity changes) with
+ * random parameters. Fields do not draw from `rng`: adding them leaves every other number as is.
+ */
+export function augmentSlice(image: Float32Array, targets: Uint8Array[], size: number, rng: Random, o: AugmentOptions = DEFAULT_AUGMENT, fields: Float32Array[] = []) {
+  return applyAugment(image, targets, size, drawAugmentParams(rng, o), rng, fields);
 }
 
 /**
  * Apply given parameters. The output pixel (x, y) samples the input at the inverse map: about the
  * image centre, undo the translation, the flip, then rotate by -angle and divide by the scale.
- * Pixels that map outside the input become 0 (image) and 0 (targets: background).
+ * Pixels that map outside the input become 0 (image, fields) and 0 (targets: background).
  */
-export function applyAugment(image: Float32Array, targets: Uint8Array[], size: number, p: AugmentParams, rng: Random): { image: Float32Array; targets: Uint8Array[] } {
+export function applyAugment(image: Float32Array, targets: Uint8Array[], size: number, p: AugmentParams, rng: Random, fields: Float32Array[] = []): { image: Float32Array; targets: Uint8Array[]; fields: Float32Array[] } {
   const c = (size - 1) / 2;
   const cos = Math.cos(p.angle) / p.scale;
   const sin = Math.sin(p.angle) / p.scale;
   const flip = p.flip ? -1 : 1;
   const outImage = new Float32Array(size * size);
   const outTargets = targets.map(() => new Uint8Array(size * size));
+  const outFields = fields.map(() => new Float32Array(size * size));
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       const dx = (x - c - p.tx) * flip;
@@ -84,11 +89,13 @@ export function applyAugment(image: Float32Array, targets: Uint8Array[], size: n
       const fx = Math.max(0, Math.min(1, sx - x0));
       const fy = Math.max(0, Math.min(1, sy - y0));
       const i = Math.max(0, x0) + size * Math.max(0, y0);
-      outImage[o2] = (image[i] * (1 - fx) + image[i + 1] * fx) * (1 - fy) + (image[i + size] * (1 - fx) + image[i + size + 1] * fx) * fy;
+      const bilinear = (src: Float32Array) => (src[i] * (1 - fx) + src[i + 1] * fx) * (1 - fy) + (src[i + size] * (1 - fx) + src[i + size + 1] * fx) * fy;
+      outImage[o2] = bilinear(image);
+      for (let f = 0; f < fields.length; f++) outFields[f][o2] = bilinear(fields[f]);
     }
   }
   for (let i = 0; i < outImage.length; i++) {
     outImage[i] = p.gain * Math.max(0, outImage[i]) ** p.gamma + (p.noise > 0 ? rng.normal(0, p.noise) : 0);
   }
-  return { image: outImage, targets: outTargets };
+  return { image: outImage, targets: outTargets, fields: outFields };
 }

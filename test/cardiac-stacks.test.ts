@@ -1,0 +1,40 @@
+// Prepared SA stacks carry Zhang 2024's targets: heatmaps (planar per channel, on the resampled
+// grid) and slice locations, computed from the files' affines after loading through the M&Ms-2
+// loader, as the protocol does.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { test } from "node:test";
+import { Mnms2Dataset } from "../src/datasets/mnms2.js";
+import { prepareStacks } from "../src/experiments/cardiac-stacks.js";
+import { generateCardiacExam, writeCardiacExam } from "../src/phantoms/cardiac/index.js";
+
+test("stacks: heatmaps per long-axis view cross the LV on every LV slice; locations run 0 -> 1 from base to apex", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "anatomy-ssl-stacks-"));
+  try {
+    await writeCardiacExam(path.join(dir, "005"), "005", generateCardiacExam(5, { matrix: 48, pixel: 4 }));
+    const subject = await new Mnms2Dataset(dir).loadSubject("005");
+    const size = 32;
+    const [ed] = prepareStacks(subject, { size, pixel: 5, labels: true, heatmapViews: ["2CH", "4CH"], sigmaMm: 6, locations: true });
+    const area = size * size;
+    assert.equal(ed.heatmaps!.length, ed.slices * 2 * area);
+    assert.deepEqual(ed.heatmapViews, ["2CH", "4CH"]);
+    let lvSlices = 0;
+    for (let k = 0; k < ed.slices; k++) {
+      const lv = [...ed.labels!.subarray(k * area, (k + 1) * area).keys()].filter((o) => ed.labels![k * area + o] === 1);
+      if (lv.length < 5) continue;
+      lvSlices++;
+      for (let c = 0; c < 2; c++) {
+        const map = ed.heatmaps!.subarray((k * 2 + c) * area, (k * 2 + c + 1) * area);
+        assert.ok(Math.max(...lv.map((o) => map[o])) > 0.8, `slice ${k}: the ${ed.heatmapViews![c]} ridge crosses the LV`);
+        assert.ok(Math.min(...map) >= 0 && Math.max(...map) <= 1);
+      }
+    }
+    assert.ok(lvSlices >= 4);
+    // The phantom's SA stack runs base -> apex with k; resampling in-plane keeps the slices.
+    ed.locations!.forEach((v, k) => assert.ok(Math.abs(v - k / (ed.slices - 1)) < 1e-5, `slice ${k}: ${v}`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
