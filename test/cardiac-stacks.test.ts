@@ -7,7 +7,10 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
 import { Mnms2Dataset } from "../src/datasets/mnms2.js";
+import { sampleBatch } from "../src/experiments/batches.js";
 import { prepareStacks } from "../src/experiments/cardiac-stacks.js";
+import { Random } from "../src/random.js";
+import { NO_AUGMENT } from "../src/transforms/augment.js";
 import { generateCardiacExam, writeCardiacExam } from "../src/phantoms/cardiac/index.js";
 
 test("stacks: heatmaps per long-axis view cross the LV on every LV slice; locations run 0 -> 1 from base to apex", async () => {
@@ -34,6 +37,20 @@ test("stacks: heatmaps per long-axis view cross the LV on every LV slice; locati
     assert.ok(lvSlices >= 4);
     // The phantom's SA stack runs base -> apex with k; resampling in-plane keeps the slices.
     ed.locations!.forEach((v, k) => assert.ok(Math.abs(v - k / (ed.slices - 1)) < 1e-5, `slice ${k}: ${v}`));
+
+    // A batch carries the drawn slice's maps channels-last and its location; asking for them
+    // changes nothing else (same image, same labels).
+    const b = sampleBatch([ed], ["labels"], 1, new Random(4), NO_AUGMENT, { heatmaps: true, locations: true });
+    const plain = sampleBatch([ed], ["labels"], 1, new Random(4), NO_AUGMENT);
+    const twin = new Random(4);
+    twin.int(0, 0);
+    const k = twin.int(0, ed.slices - 1);
+    assert.deepEqual(b.heatmaps!.shape, [1, size, size, 2]);
+    const h = b.heatmaps!.dataSync();
+    for (let c = 0; c < 2; c++) for (let o = 0; o < area; o++) assert.ok(Math.abs(h[o * 2 + c] - ed.heatmaps![(k * 2 + c) * area + o]) < 1e-6);
+    assert.ok(Math.abs(b.locations!.dataSync()[0] - ed.locations![k]) < 1e-7);
+    assert.deepEqual(b.x.dataSync(), plain.x.dataSync());
+    assert.deepEqual(b.labels.dataSync(), plain.labels.dataSync());
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -10,16 +10,36 @@ import type { Stack } from "./cardiac-stacks.js";
 /** Which per-pixel target of a stack a batch carries. */
 export type TargetKind = "labels" | "positions";
 
+/** Continuous targets a batch can carry besides label maps (Zhang 2024). */
+export interface ContinuousTargets {
+  /** Plane-intersection heatmaps: [batch, size, size, C] float32, moved with the image. */
+  heatmaps?: boolean;
+  /** Slice locations: [batch] float32 (geometry, not changed by in-plane augmentation). */
+  locations?: boolean;
+}
+
 /**
  * x: [batch, size, size, 1] float32, and one [batch, size, size] int32 tensor per requested
- * target (e.g. labels and positions of the same augmented slices, for multi-task training).
+ * target (e.g. labels and positions of the same augmented slices, for multi-task training), plus
+ * the continuous targets asked for in `continuous`. Asking for more targets never changes which
+ * slices are drawn or how they are augmented.
  */
-export function sampleBatch<K extends TargetKind>(stacks: Stack[], targets: K[], batch: number, rng: Random, augment: AugmentOptions): { x: tf.Tensor4D } & Record<K, tf.Tensor3D> {
+export function sampleBatch<K extends TargetKind>(
+  stacks: Stack[],
+  targets: K[],
+  batch: number,
+  rng: Random,
+  augment: AugmentOptions,
+  continuous: ContinuousTargets = {},
+): { x: tf.Tensor4D; heatmaps?: tf.Tensor4D; locations?: tf.Tensor1D } & Record<K, tf.Tensor3D> {
   if (stacks.length === 0) throw new Error(`no stacks to draw a ${targets.join("+")} batch from`);
   const size = stacks[0].size;
   const area = size * size;
   const xs = new Float32Array(batch * area);
   const ys = targets.map(() => new Int32Array(batch * area));
+  const channels = continuous.heatmaps ? (stacks[0].heatmapViews?.length ?? 0) : 0;
+  const hs = new Float32Array(batch * area * channels);
+  const ls = new Float32Array(continuous.locations ? batch : 0);
   for (let b = 0; b < batch; b++) {
     const stack = stacks[rng.int(0, stacks.length - 1)];
     const k = rng.int(0, stack.slices - 1);
@@ -28,11 +48,23 @@ export function sampleBatch<K extends TargetKind>(stacks: Stack[], targets: K[],
       if (!m) throw new Error(`subject ${stack.subject} ${stack.phase} has no ${t}`);
       return m.subarray(k * area, (k + 1) * area);
     });
-    const a = augmentSlice(stack.image.subarray(k * area, (k + 1) * area), maps, size, rng, augment);
+    let fields: Float32Array[] = [];
+    if (channels > 0) {
+      if (!stack.heatmaps || stack.heatmapViews?.length !== channels) throw new Error(`subject ${stack.subject} ${stack.phase} has no heatmaps of ${channels} views`);
+      fields = Array.from({ length: channels }, (_, c) => stack.heatmaps!.subarray((k * channels + c) * area, (k * channels + c + 1) * area));
+    }
+    const a = augmentSlice(stack.image.subarray(k * area, (k + 1) * area), maps, size, rng, augment, fields);
     xs.set(a.image, b * area);
     a.targets.forEach((t, i) => ys[i].set(t, b * area));
+    for (let c = 0; c < channels; c++) for (let o = 0; o < area; o++) hs[(b * area + o) * channels + c] = a.fields[c][o];
+    if (continuous.locations) {
+      if (!stack.locations) throw new Error(`subject ${stack.subject} ${stack.phase} has no slice locations`);
+      ls[b] = stack.locations[k];
+    }
   }
-  const out = { x: tf.tensor4d(xs, [batch, size, size, 1]) } as { x: tf.Tensor4D } & Record<K, tf.Tensor3D>;
+  const out = { x: tf.tensor4d(xs, [batch, size, size, 1]) } as { x: tf.Tensor4D; heatmaps?: tf.Tensor4D; locations?: tf.Tensor1D } & Record<K, tf.Tensor3D>;
+  if (channels > 0) out.heatmaps = tf.tensor4d(hs, [batch, size, size, channels]);
+  if (continuous.locations) out.locations = tf.tensor1d(ls);
   targets.forEach((t, i) => {
     (out as Record<string, tf.Tensor>)[t] = tf.tensor3d(ys[i], [batch, size, size], "int32");
   });
