@@ -77,3 +77,15 @@ test("report: a cell whose class Dice is below 0.1 on most test images is named,
   [0.05, 0.9, 0.9, 0.9].forEach((v, i) => rows.push(row("ssl-all", 20, 5, `s${i}`, v, "LV")));
   assert.deepEqual(missedClasses(rows), [{ method: "scratch", budget: 20, seed: 5, label: "LV", images: 3, of: 4 }]);
 });
+
+test("report: cells that hit the step cap while improving are counted, with their late gain", async () => {
+  const { capNote } = await import("../src/experiments/report.js");
+  const config = { finetune: { maxSteps: 100, validateEvery: 25, patience: 2, minDelta: 0, learningRate: 1 } } as unknown as Parameters<typeof capNote>[1];
+  const curve = (scores: number[]) => ({ loss: [], validation: scores.map((score, i) => ({ step: 25 * (i + 1), score })) });
+  const cells: CellRecord[] = [
+    { ...cell("scratch", 1, 1), steps: 100, stoppedEarly: false, curve: curve([0.5, 0.6, 0.7, 0.8]) }, // last 50 steps: 0.8 - 0.6
+    { ...cell("ssl-all", 1, 1), steps: 75, stoppedEarly: true, curve: curve([0.5, 0.9, 0.9]) },
+  ];
+  assert.match(capNote(cells, config), /1 of 2 reached the cap of 100 steps while still improving \(median gain in validation Dice over their last 50 steps \+0\.200; by method: scratch 1\)/);
+  assert.match(capNote([cells[1]], config), /Every cell stopped on a validation plateau/);
+});

@@ -92,6 +92,27 @@ export function comparisonTable(cs: Comparison[], labelOf: (m: string) => string
   return lines;
 }
 
+/**
+ * Cells the stopping rule did not stop: they reached maxSteps while still improving. Said in the
+ * README, because a comparison of unconverged cells favours whichever method converges faster.
+ */
+export function capNote(cells: CellRecord[], c: ProtocolConfig): string {
+  const window = c.finetune.patience * c.finetune.validateEvery;
+  const capped = cells.filter((x) => !x.stoppedEarly && x.curve && x.curve.validation.length > 0);
+  if (capped.length === 0) return `Every cell stopped on a validation plateau before the cap of ${c.finetune.maxSteps} steps.`;
+  const gains = capped
+    .map((x) => {
+      const v = x.curve!.validation;
+      const before = v.filter((p) => p.step <= x.steps - window).map((p) => p.score);
+      return before.length ? Math.max(...v.map((p) => p.score)) - Math.max(...before) : NaN;
+    })
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  const median = gains.length ? gains[Math.floor(gains.length / 2)] : NaN;
+  const byMethod = [...new Set(capped.map((x) => x.method))].map((m) => `${m} ${capped.filter((x) => x.method === m).length}`).join(", ");
+  return `**Not all cells converged by the rule:** ${capped.length} of ${cells.length} reached the cap of ${c.finetune.maxSteps} steps while still improving (median gain in validation Dice over their last ${window} steps ${Number.isFinite(median) ? `+${median.toFixed(3)}` : "n/a"}; by method: ${byMethod}). Their test scores are those of the best validated weights at the cap; a larger finetune.maxSteps would let them finish, at a proportional cost in time.`;
+}
+
 /** How training went: steps, best step, early stops, per method and budget. */
 export function trainingTable(cells: CellRecord[], methods: readonly Method[]): string[] {
   const lines = ["| labelled subjects | method | steps trained (mean, range) | best step (mean) | stopped early | best validation Dice (mean) |", "|---|---|---|---|---|---|"];

@@ -13,7 +13,7 @@ import * as path from "node:path";
 import type { Stack } from "../cardiac-stacks.js";
 import { compareWithBaseline, comparisonsCsv, type Comparison } from "../comparisons.js";
 import { ensurePlotlyAsset, htmlToPng, lineChartHtml, montagePng, type Tile } from "../figures.js";
-import { comparisonTable, pFormat, provenanceLines, stoppingRuleText, trainingTable, writeCurveFigures, type ReportInput } from "../report.js";
+import { capNote, comparisonTable, pFormat, provenanceLines, stoppingRuleText, trainingTable, writeCurveFigures, type ReportInput } from "../report.js";
 import { markdownTable, perSeedCsv, summariesCsv, summarizeCells, type CellSummary } from "../tables.js";
 import type { Bai2019Data } from "./bai2019.js";
 import { BAI2019_METHODS, type Bai2019Config } from "./bai2019-config.js";
@@ -162,6 +162,7 @@ function readme(input: ReportInput<Bai2019Config, Bai2019Data>, summaries: CellS
   lines.push("## Training: the stopping rule and the curves", "");
   lines.push(stoppingRuleText(config), "");
   lines.push(...trainingTable(input.cells, BAI2019_METHODS.filter((m) => config.methods.includes(m.name))), "");
+  lines.push(capNote(input.cells, config), "");
   lines.push(pngProblem ? `Curves: curves-budget-N.html (interactive; no PNG: ${pngProblem}).` : `Curves (validation Dice solid, training loss dotted, one line per seed): ${budgets.map((b) => `[${b}](curves-budget-${b}.png)`).join(", ")} labelled subjects; interactive: curves-budget-N.html.`, "");
   for (const b of budgets) if (!pngProblem) lines.push(`![training curves, ${b} labelled](curves-budget-${b}.png)`);
   lines.push("", "## Figures", "");
