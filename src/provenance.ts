@@ -76,6 +76,12 @@ export interface MachineInfo {
   platform: string;
 }
 
+/** "CPU model (N cores)": how results name the machine they were computed on. */
+export function machineLabel(): string {
+  const m = machineInfo();
+  return `${m.cpu} (${m.cores} cores)`;
+}
+
 export function machineInfo(): MachineInfo {
   const cpus = os.cpus();
   return {

@@ -7,8 +7,8 @@ import { compareWithBaseline } from "../src/experiments/comparisons.js";
 import type { ResultRow } from "../src/experiments/results.js";
 import { hierarchicalBootstrap } from "../src/metrics/bootstrap.js";
 import { Random } from "../src/random.js";
-import { PYTHON, runPythonJson } from "./helpers/shared-data.js";
-import { existsSync } from "node:fs";
+import { runPythonJson } from "./helpers/shared-data.js";
+import { scipySkip } from "./helpers/scipy.js";
 
 const SEEDS = [1, 2, 3];
 const SUBJECTS = ["a", "b", "c", "d", "e", "f", "g", "h"];
@@ -51,7 +51,7 @@ test("comparisons: n is the number of test subjects, phases are averaged, the ga
   assert.ok(c.ciLow < c.meanGain && c.meanGain < c.ciHigh);
 });
 
-test("comparisons: the subject-level Wilcoxon p matches scipy on seed-averaged Dice", { skip: existsSync(PYTHON) ? false : `${PYTHON} missing` }, () => {
+test("comparisons: the subject-level Wilcoxon p matches scipy on seed-averaged Dice", { skip: scipySkip() }, () => {
   const { rows, value } = makeRows();
   const [c] = compareWithBaseline(rows, "scratch");
   const avg = (m: string, j: number) => SEEDS.reduce((t, s) => t + (value(m, s, j, 0) + value(m, s, j, 1)) / 2, 0) / SEEDS.length;

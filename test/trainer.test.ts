@@ -90,40 +90,37 @@ test("a run interrupted after a checkpoint resumes to exactly the uninterrupted 
   assert.ok(!fs.existsSync(file), "checkpoint removed once the run finished");
 });
 
-test("early stopping restores the weights of the best validation", async () => {
-  const model = tinyNet(4);
-  const scores = [0.5, 0.7, 0.6, 0.65, 0.55, 0.9];
+/** A spec whose validations return `scores` in turn; `snapshot()` holds the weights when `keep` was returned. */
+function scriptedValidation(model: tf.LayersModel, scores: number[], keep: number) {
   let snapshot: number[][] = [];
   let calls = 0;
   const s = spec(model);
   s.validate = async () => {
     const score = scores[calls++];
-    if (score === 0.7) snapshot = await weightsOf(model);
+    if (score === keep) snapshot = await weightsOf(model);
     return score;
   };
+  return { spec: s, snapshot: () => snapshot };
+}
+
+test("early stopping restores the weights of the best validation", async () => {
+  const model = tinyNet(4);
+  const { spec: s, snapshot } = scriptedValidation(model, [0.5, 0.7, 0.6, 0.65, 0.55, 0.9], 0.7);
   const r = await train(s, { steps: 60, learningRate: 0.05, seed: 1, validateEvery: 5, patience: 3 });
   assert.equal(r.stoppedEarly, true);
   assert.equal(r.bestStep, 10);
   assert.equal(r.stepsRun, 25);
-  assert.deepEqual(await weightsOf(model), snapshot);
+  assert.deepEqual(await weightsOf(model), snapshot());
 });
 
 test("early stopping with minDelta: gains smaller than minDelta do not reset the patience; the best weights are kept", async () => {
   const model = tinyNet(4);
-  const scores = [0.5, 0.7, 0.702, 0.703, 0.704, 0.9];
-  let snapshot: number[][] = [];
-  let calls = 0;
-  const s = spec(model);
-  s.validate = async () => {
-    const score = scores[calls++];
-    if (score === 0.704) snapshot = await weightsOf(model);
-    return score;
-  };
+  const { spec: s, snapshot } = scriptedValidation(model, [0.5, 0.7, 0.702, 0.703, 0.704, 0.9], 0.704);
   const r = await train(s, { steps: 60, learningRate: 0.05, seed: 1, validateEvery: 5, patience: 3, minDelta: 0.01 });
   assert.equal(r.stoppedEarly, true);
   assert.equal(r.stepsRun, 25, "three validations without a gain of 0.01 over 0.7");
   assert.equal(r.bestStep, 25, "the highest score's weights, even though its gain was below minDelta");
-  assert.deepEqual(await weightsOf(model), snapshot);
+  assert.deepEqual(await weightsOf(model), snapshot());
 });
 
 test("learning-rate schedules", () => {

@@ -47,6 +47,11 @@ export function lineChartHtml(title: string, series: Series[], axes: { x: string
     height: 560,
     margin: { t: 70 },
   };
+  return plotlyPageHtml(title, traces, layout, plotlySrc);
+}
+
+/** A standalone HTML page drawing one plotly figure with ./plotly.min.js (or `plotlySrc`). */
+export function plotlyPageHtml(title: string, traces: unknown[], layout: unknown, plotlySrc = "plotly.min.js"): string {
   const json = (v: unknown) => JSON.stringify(v).replace(/</g, "\\u003c");
   return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title><script src="${plotlySrc}"></script></head>
 <body><div id="fig"></div><script>Plotly.newPlot("fig", ${json(traces)}, ${json(layout)}, {displayModeBar: false});</script></body></html>\n`;

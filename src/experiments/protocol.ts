@@ -18,7 +18,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as tf from "@tensorflow/tfjs";
 import { describeBackend, initBackend } from "../backend/index.js";
-import { gitCommit, machineInfo } from "../provenance.js";
+import { gitCommit, machineLabel } from "../provenance.js";
 import { Random } from "../random.js";
 import { loadModelWeights, saveModelWeights } from "../train/checkpoint.js";
 import type { TrainOptions, TrainResult } from "../train/trainer.js";
@@ -193,10 +193,10 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
   config: C,
   store: ResultsStore,
   options: { dataDir?: string; workDir: string; fresh?: boolean; beforeFirstCell?: () => void; data?: D },
-): Promise<{ data: D; summary: RunSummary }> {
+): Promise<{ data: D; summary: RunSummary; computedOn: ComputedOn }> {
   const started = performance.now();
   const backend = await initBackend();
-  const computedOn: ComputedOn = { machine: `${machineInfo().cpu} (${machineInfo().cores} cores)`, backend: describeBackend(backend), gitCommit: gitCommit() };
+  const computedOn: ComputedOn = { machine: machineLabel(), backend: describeBackend(backend), gitCommit: gitCommit() };
   const data = options.data ?? (await paper.loadData(config, options.dataDir));
   const methods = config.methods.map((name) => paper.methods.find((m) => m.name === name)!);
   const done = store.load().cells;
@@ -261,5 +261,5 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
   }
   if (summary.cellsRun + summary.cellsSkipped !== total) throw new Error(`internal: ${summary.cellsRun} + ${summary.cellsSkipped} cells of ${total}`);
   summary.seconds = (performance.now() - started) / 1000;
-  return { data, summary };
+  return { data, summary, computedOn };
 }

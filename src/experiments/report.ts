@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Comparison } from "./comparisons.js";
-import { htmlToPng } from "./figures.js";
+import { htmlToPng, plotlyPageHtml } from "./figures.js";
 import type { Method, ProtocolConfig } from "./protocol.js";
 import type { CellRecord, ResultRow } from "./results.js";
 
@@ -59,11 +59,10 @@ export interface ReportInput<C = ProtocolConfig, D = unknown> {
   quick: boolean;
 }
 
-export type ReportWriter<C = ProtocolConfig, D = unknown> = (input: ReportInput<C, D>) => string[];
-
-const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "n/a");
+/** Three decimals, "n/a" when undefined; with a sign; p values. */
+export const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "n/a");
 export const pFormat = (p: number) => (!Number.isFinite(p) ? "n/a" : p < 0.001 ? p.toExponential(1) : p.toFixed(3));
-const signed = (x: number) => `${x >= 0 ? "+" : ""}${f3(x)}`;
+export const signed = (x: number) => `${x >= 0 ? "+" : ""}${f3(x)}`;
 
 /** Where and how the cells were computed; regenerations are listed apart, never merged in. */
 export function provenanceLines(run: RunInfo): string[] {
@@ -165,11 +164,8 @@ export function writeCurveFigures(outDir: string, cells: CellRecord[], methods: 
       margin: { t: 70 },
       legend: { x: 1.08 },
     };
-    const json = (v: unknown) => JSON.stringify(v).replace(/</g, "\\u003c");
     const name = `curves-budget-${b}.html`;
-    const html = `<!doctype html><html><head><meta charset="utf-8"><title>training curves, budget ${b}</title><script src="plotly.min.js"></script></head>
-<body><div id="fig"></div><script>Plotly.newPlot("fig", ${json(traces)}, ${json(layout)}, {displayModeBar: false});</script></body></html>\n`;
-    fs.writeFileSync(path.join(outDir, name), html);
+    fs.writeFileSync(path.join(outDir, name), plotlyPageHtml(`training curves, budget ${b}`, traces, layout));
     files.push(name);
     const png = name.replace(/\.html$/, ".png");
     pngProblem ??= htmlToPng(path.join(outDir, name), path.join(outDir, png), 1000, 540);

@@ -15,8 +15,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { describeBackend, initBackend } from "../backend/index.js";
-import { gitCommit, machineInfo, packageVersions, projectRoot } from "../provenance.js";
+import { packageVersions, projectRoot } from "../provenance.js";
 import { applyOverrides } from "./config.js";
 import { PROTOCOL_RULES, protocolChecks, runProtocol, type Paper, type ProtocolConfig } from "./protocol.js";
 import { findPaper, PAPERS } from "./registry.js";
@@ -88,7 +87,7 @@ export async function reproduce(paperName: string, options: ReproduceOptions = {
     throw new Error(`${configFile}: the results there were made with another configuration; use --out DIR for this one, or --fresh to replace them`);
   }
 
-  const { data, summary } = await runProtocol(paper, config, store, {
+  const { data, summary, computedOn } = await runProtocol(paper, config, store, {
     dataDir: options.dataDir,
     workDir: path.join(cacheRoot(), paper.name),
     fresh: options.fresh,
@@ -100,17 +99,14 @@ export async function reproduce(paperName: string, options: ReproduceOptions = {
   const { rows, cells } = store.load();
   if (cells.size === 0) throw new Error(`${outDir}: no finished cells`);
   const finished = new Date();
-  const backend = describeBackend(await initBackend({ quiet: true }));
-  const m = machineInfo();
-  const machine = `${m.cpu} (${m.cores} cores)`;
   const previous = readRunInfo(runFile);
   const invocations: Invocation[] = [...(previous?.invocations ?? [])];
   const regenerated: Regeneration[] = [...(previous?.regenerated ?? [])];
   if (summary.cellsRun > 0) {
     const { seconds: _s, ...counts } = summary;
-    invocations.push({ started: started.toISOString(), finished: finished.toISOString(), wallSeconds: (finished.getTime() - started.getTime()) / 1000, gitCommit: gitCommit(), machine, backend, ...counts });
+    invocations.push({ started: started.toISOString(), finished: finished.toISOString(), wallSeconds: (finished.getTime() - started.getTime()) / 1000, ...computedOn, ...counts });
   } else {
-    regenerated.push({ at: finished.toISOString(), gitCommit: gitCommit(), machine, backend });
+    regenerated.push({ at: finished.toISOString(), ...computedOn });
   }
   const cellList = [...cells.values()];
   const runInfo: RunInfo = {

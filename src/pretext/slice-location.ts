@@ -7,21 +7,19 @@
  *
  * Which end is 0: the base. Geometry alone gives the stack normal but not its sign; the LV long
  * axis runs from the base towards the apex, which points to the patient's left, anterior and
- * inferior, so the end farther along APEX_DIRECTION_RAS is 1 (apex). Real files whose affines
+ * inferior, so the end farther along TYPICAL_BASE_TO_APEX (geometry/sa-orientation.ts) is 1 (apex). Real files whose affines
  * are not RAS (see data-manifests) would flip it for the whole dataset, which keeps the pretext
  * consistent but swaps the meaning of 0 and 1.
  */
 import * as tf from "@tensorflow/tfjs";
 import { relativeSlicePositions } from "../geometry/plane.js";
 import { applyToPoint } from "../geometry/affine.js";
-import { add, normalize, scale, type Vec3 } from "../geometry/vec.js";
+import { TYPICAL_BASE_TO_APEX } from "../geometry/sa-orientation.js";
+import { add, scale, type Vec3 } from "../geometry/vec.js";
 import type { Volume } from "../io/volume.js";
 
-/** Base -> apex, roughly, in RAS: towards the patient's left (-R), anterior (+A), inferior (-S). */
-export const APEX_DIRECTION_RAS: Vec3 = normalize([-1, 1, -1]);
-
 /** Relative position of every slice of an SA stack: 0 at the basal end, 1 at the apical end. */
-export function sliceLocationTargets(sa: Volume, apexDirection: Vec3 = APEX_DIRECTION_RAS): number[] {
+export function sliceLocationTargets(sa: Volume, apexDirection: Vec3 = TYPICAL_BASE_TO_APEX): number[] {
   const [nx, ny, nz] = sa.shape;
   // A point far along the apex direction from the stack centre: the slice nearest to it is apical.
   const centre = applyToPoint(sa.affine, [(nx - 1) / 2, (ny - 1) / 2, (nz - 1) / 2]);

@@ -13,7 +13,7 @@ import * as path from "node:path";
 import type { Stack } from "../cardiac-stacks.js";
 import { compareWithBaseline, comparisonsCsv, type Comparison } from "../comparisons.js";
 import { ensurePlotlyAsset, htmlToPng, lineChartHtml, montagePng, type Tile } from "../figures.js";
-import { capNote, comparisonTable, pFormat, provenanceLines, stoppingRuleText, trainingTable, writeCurveFigures, type ReportInput } from "../report.js";
+import { capNote, comparisonTable, f3, pFormat, provenanceLines, signed, stoppingRuleText, trainingTable, writeCurveFigures, type ReportInput } from "../report.js";
 import { markdownTable, perSeedCsv, summariesCsv, summarizeCells, type CellSummary } from "../tables.js";
 import type { Bai2019Data } from "./bai2019.js";
 import { BAI2019_METHODS, type Bai2019Config } from "./bai2019-config.js";
@@ -24,8 +24,6 @@ export const METHOD_LABEL: Record<string, string> = Object.fromEntries(BAI2019_M
 const labelOf = (m: string) => METHOD_LABEL[m] ?? m;
 
 const diceOf = (s: CellSummary[], method: string, budget: number) => s.find((x) => x.method === method && x.budget === budget && x.label === "mean" && x.metric === "dice")?.summary;
-const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "n/a");
-const signed = (x: number) => `${x >= 0 ? "+" : ""}${f3(x)}`;
 
 /**
  * Cells that never found a class: its Dice is below 0.1 on most test images. With few labels a

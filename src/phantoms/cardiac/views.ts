@@ -20,7 +20,8 @@
  */
 import { affineFromAxes } from "../../geometry/affine.js";
 import type { Grid } from "../../geometry/reslice.js";
-import { add, cross, normalize, rotateAbout, scale, sub, type Vec3 } from "../../geometry/vec.js";
+import { POSTERIOR } from "../../geometry/sa-orientation.js";
+import { add, cross, dot, normalize, rotateAbout, scale, sub, type Vec3 } from "../../geometry/vec.js";
 import { Random } from "../../random.js";
 import type { CardiacSubject } from "./subject.js";
 
@@ -80,7 +81,7 @@ export function planExam(s: CardiacSubject, options: ExamOptions = DEFAULT_EXAM)
   const above = rng.uniform(0, 0.6) * spacing; // the first slice may sit above the base (atria)
   const length = h.lvLength + h.apicalWall + above;
   const slices = Math.max(8, Math.min(12, Math.round(length / spacing) + 1));
-  const posterior = normalize(sub([0, -1, 0], scale(hz, -hz[1])));
+  const posterior = normalize(sub(POSTERIOR, scale(hz, dot(hz, POSTERIOR))));
   const saU = rotateAbout(posterior, hz, -rng.uniform(-IN_PLANE_SPREAD_DEG, IN_PLANE_SPREAD_DEG) * deg);
   const saV = cross(hz, saU); // i x j = base -> apex
   const saCentre = toWorld([rng.uniform(-8, 8), rng.uniform(-8, 8), 0]);
