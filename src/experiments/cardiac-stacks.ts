@@ -103,3 +103,24 @@ function planarChannels(interleaved: Float32Array, area: number, slices: number,
       for (let c = 0; c < channels; c++) out[(k * channels + c) * area + o] = interleaved[(k * area + o) * channels + c];
   return out;
 }
+
+/**
+ * A long-axis view (e.g. 4CH) at ED and ES on the same training grid as the SA stacks, each image
+ * a one-slice Stack, so the same batches, prediction and scoring serve long-axis segmentation.
+ */
+export function prepareLongAxis(subject: SubjectData, view: Exclude<ViewName, "SA">, o: InPlaneGrid & { labels: boolean }): Stack[] {
+  const phases = subject.views[view];
+  if (!phases) throw new Error(`${subject.dataset} subject ${subject.id}: no ${view} images`);
+  return (["ED", "ES"] as const).map((phase) => {
+    const la = phases[phase];
+    if (!la) throw new Error(`${subject.dataset} subject ${subject.id}: no ${view} ${phase} image`);
+    if (la.image.shape[2] !== 1) throw new Error(`${la.image.source ?? `${subject.id} ${view} ${phase}`}: a long-axis view should be one slice, found ${la.image.shape[2]}`);
+    const image = resampleInPlane(la.image, o, "linear");
+    const stack: Stack = { subject: subject.id, phase, size: o.size, slices: 1, image: normalizePercentile(image.data), grid: { shape: image.shape, spacing: image.spacing, affine: image.affine } };
+    if (o.labels) {
+      if (!la.labels) throw new Error(`${subject.dataset} subject ${subject.id}: ${view} ${phase} has no label map`);
+      stack.labels = Uint8Array.from(resampleInPlane(la.labels, o, "nearest").data);
+    }
+    return stack;
+  });
+}

@@ -15,7 +15,7 @@
  */
 import { hierarchicalBootstrap } from "../metrics/bootstrap.js";
 import { wilcoxonSignedRank } from "../metrics/stats.js";
-import type { ResultRow } from "./results.js";
+import { assertOneScoring, type ResultRow } from "./results.js";
 
 export interface Comparison {
   method: string;
@@ -54,6 +54,7 @@ function bySeedAndSubject(rows: ResultRow[]): Map<number, Map<string, number>> {
  * over the classes). Seeds and subjects are paired: only those present for both methods count.
  */
 export function compareWithBaseline(rows: ResultRow[], baseline: string, options: { metric?: ResultRow["metric"]; label?: string } = {}): Comparison[] {
+  assertOneScoring(rows, "compareWithBaseline");
   const metric = options.metric ?? "dice";
   const label = options.label ?? "mean";
   const picked = rows.filter((r) => r.metric === metric && r.label === label);

@@ -179,8 +179,15 @@ function windowedLoss(loss: number[], every: number): { step: number; loss: numb
   return out;
 }
 
-function pretrainFile(paper: string, pretext: Pretext<never, never>, config: ProtocolConfig, data: ProtocolData, seed: number, workDir: string): string {
-  const key = crypto.createHash("sha256").update(JSON.stringify({ paper, pretext: pretext.name, seed, dependsOn: pretext.dependsOn(config as never, data as never) })).digest("hex").slice(0, 12);
+/**
+ * Cached weights of one pretraining run. The key is the pretext, the seed and what it depends on,
+ * not the paper: a pretext two papers share (Bai's anatomical positions, run again in Zhang 2024)
+ * on the same data and settings is trained once. `dependsOn` must therefore cover everything that
+ * decides the run, and a paper reusing another's pretext must feed it the same data in the same
+ * order.
+ */
+function pretrainFile(pretext: Pretext<never, never>, config: ProtocolConfig, data: ProtocolData, seed: number, workDir: string): string {
+  const key = crypto.createHash("sha256").update(JSON.stringify({ pretext: pretext.name, seed, dependsOn: pretext.dependsOn(config as never, data as never) })).digest("hex").slice(0, 12);
   return path.join(workDir, `pretrained-${pretext.name}-seed${seed}-${key}.bin`);
 }
 
@@ -212,7 +219,7 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
     for (const name of new Set(todo.map((t) => t.method.pretext).filter((p): p is string => p !== undefined))) {
       const pretext = paper.pretexts.find((p) => p.name === name);
       if (!pretext) throw new Error(`${paper.name}: a method starts from pretext '${name}', which the paper does not define (have ${paper.pretexts.map((p) => p.name).join(", ")})`);
-      const file = pretrainFile(paper.name, pretext as Pretext<never, never>, config, data, seed, options.workDir);
+      const file = pretrainFile(pretext as Pretext<never, never>, config, data, seed, options.workDir);
       if (options.fresh) for (const f of [file, `${file}.ckpt`]) fs.rmSync(f, { force: true });
       const model = pretext.model(config, seed);
       if (fs.existsSync(file)) {

@@ -89,7 +89,8 @@ export async function reproduce(paperName: string, options: ReproduceOptions = {
 
   const { data, summary, computedOn } = await runProtocol(paper, config, store, {
     dataDir: options.dataDir,
-    workDir: path.join(cacheRoot(), paper.name),
+    // One folder for every paper's pretrained weights: shared pretexts are trained once.
+    workDir: path.join(cacheRoot(), "pretrained"),
     fresh: options.fresh,
     beforeFirstCell: () => {
       fs.mkdirSync(outDir, { recursive: true });

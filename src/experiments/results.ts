@@ -20,6 +20,12 @@ export interface ResultRow {
   label: string;
   metric: "dice" | "hd95" | "assd";
   value: number;
+  /**
+   * Post-processing applied to the prediction before scoring; absent: the network's argmax as
+   * is. A paper that scores both ways (Zhang 2024: largest connected component) stores both, and
+   * tables take one at a time (`scoredAs`), never a mix.
+   */
+  postprocess?: "largest-component";
 }
 
 /** Marks a cell complete and records how it was made. */
@@ -47,6 +53,17 @@ export interface CellRecord {
 }
 
 type Line = ({ type: "row" } & ResultRow) | ({ type: "cell" } & CellRecord);
+
+/** The rows scored with one post-processing (undefined: the raw prediction). */
+export function scoredAs(rows: ResultRow[], postprocess: ResultRow["postprocess"]): ResultRow[] {
+  return rows.filter((r) => r.postprocess === postprocess);
+}
+
+/** Tables and tests average rows: refuse rows scored in more than one way (they would be mixed). */
+export function assertOneScoring(rows: ResultRow[], where: string): void {
+  const kinds = new Set(rows.map((r) => r.postprocess ?? "none"));
+  if (kinds.size > 1) throw new Error(`${where}: rows scored with different post-processing (${[...kinds].join(", ")}); pick one with scoredAs()`);
+}
 
 export const cellKey = (c: { method: string; budget: number; seed: number }) => `${c.method}|${c.budget}|${c.seed}`;
 

@@ -5,7 +5,7 @@
  * varies independently, not over subject x seed pairs).
  */
 import { summarize, type Summary } from "../metrics/stats.js";
-import type { ResultRow } from "./results.js";
+import { assertOneScoring, type ResultRow } from "./results.js";
 
 export interface CellSummary {
   method: string;
@@ -33,6 +33,7 @@ const finiteMean = (xs: number[]): number => {
 
 /** mean +- sd across seeds of the per-seed subject means, for every method x budget x label x metric. */
 export function summarizeCells(rows: ResultRow[]): CellSummary[] {
+  assertOneScoring(rows, "summarizeCells");
   const out: CellSummary[] = [];
   for (const group of groupBy(rows, (r) => `${r.method}|${r.budget}|${r.label}|${r.metric}`).values()) {
     const perSeed = [...groupBy(group, (r) => String(r.seed)).values()].map((g) => finiteMean(g.map((r) => r.value)));
@@ -81,6 +82,7 @@ export function summariesCsv(summaries: CellSummary[]): string {
  * subjects and phases (the values the across-seed summaries are made of).
  */
 export function perSeedCsv(rows: ResultRow[], labels: string[]): string {
+  assertOneScoring(rows, "perSeedCsv");
   const dice = rows.filter((r) => r.metric === "dice");
   const lines = [["method", "budget", "seed", ...labels.map((l) => `dice_${l}`)].join(",")];
   const cells = groupBy(dice, (r) => `${r.method}|${r.budget}|${r.seed}`);

@@ -96,10 +96,11 @@ export const BAI2019_RULES: Rules = {
   "augment.noise": rule.nonNegative(),
 };
 
+/** Checks of the data and network settings (Zhang 2024 shares them). */
 export const BAI2019_CHECKS = [
   // Every U-Net level halves the image: the size must divide by 2^(depth-1).
-  (c: Bai2019Config): string[] => (c.size % 2 ** (c.unet.depth - 1) === 0 ? [] : [`setting size = ${c.size}: must be divisible by 2^(unet.depth-1) = ${2 ** (c.unet.depth - 1)} (unet.depth = ${c.unet.depth})`]),
-  (c: Bai2019Config): string[] => {
+  (c: Pick<Bai2019Config, "size" | "unet">): string[] => (c.size % 2 ** (c.unet.depth - 1) === 0 ? [] : [`setting size = ${c.size}: must be divisible by 2^(unet.depth-1) = ${2 ** (c.unet.depth - 1)} (unet.depth = ${c.unet.depth})`]),
+  (c: Pick<Bai2019Config, "dataset" | "syntheticSubjects" | "labelledPool" | "validationSubjects" | "testSubjects">): string[] => {
     const needed = c.labelledPool + c.validationSubjects + c.testSubjects;
     return c.dataset === "synthetic" && c.syntheticSubjects < needed ? [`setting syntheticSubjects = ${c.syntheticSubjects}: must be >= labelledPool + validationSubjects + testSubjects = ${needed}`] : [];
   },

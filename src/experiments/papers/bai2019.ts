@@ -13,16 +13,11 @@
  * What is shared with every paper (splits, per-seed pretraining cache, stopping rule, store)
  * lives in ../protocol.ts; this file holds only what is Bai's.
  */
-import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { openDataset } from "../../datasets/index.js";
-import { splitSubjects } from "../../datasets/split.js";
-import type { CardiacDataset } from "../../datasets/types.js";
 import { dicePerClass } from "../../metrics/overlap.js";
 import { freezePart, transferWeights } from "../../models/transfer.js";
 import { buildUNet2D } from "../../models/unet2d.js";
 import { anatomicalPositionHead } from "../../pretext/anatomical-position.js";
-import { projectRoot } from "../../provenance.js";
 import { segmentationLoss } from "../../train/losses.js";
 import { Progress } from "../../train/progress.js";
 import { train } from "../../train/trainer.js";
@@ -31,7 +26,7 @@ import { prepareStacks, type Stack } from "../cardiac-stacks.js";
 import type { CellRecord } from "../results.js";
 import type { CellInput, CellOutput, Paper, Pretext, ProtocolData } from "../protocol.js";
 import { CARDIAC_LABELS, predictStack, scoreStack } from "../segmentation-eval.js";
-import { ensureSyntheticCardiac } from "../synthetic-cardiac.js";
+import { openCardiacSplit } from "../cardiac-split.js";
 import { writeBai2019Report } from "./bai2019-report.js";
 import { BAI2019_CHECKS, BAI2019_FULL, BAI2019_METHODS, BAI2019_QUICK, BAI2019_RULES, type Bai2019Config } from "./bai2019-config.js";
 
@@ -43,28 +38,9 @@ export interface Bai2019Data extends ProtocolData<Stack> {
   pretext: Stack[];
 }
 
-async function openData(config: Bai2019Config, dataDir: string | undefined): Promise<{ dataset: CardiacDataset; description: string }> {
-  if (dataDir) {
-    const loader = config.dataset === "synthetic" ? "mnms2" : config.dataset;
-    return { dataset: openDataset(loader, dataDir), description: `${loader} at ${dataDir}` };
-  }
-  if (config.dataset !== "synthetic") throw new Error(`setting dataset = ${config.dataset}: a real dataset needs --data DIR`);
-  const dir = await ensureSyntheticCardiac(config.syntheticSubjects, config.exam);
-  return { dataset: openDataset("mnms2", dir), description: `${config.syntheticSubjects} synthetic subjects (phantoms/cardiac, ${config.exam.matrix}x${config.exam.matrix} at ${config.exam.pixel} mm) in ${path.relative(projectRoot(), dir)}` };
-}
-
 export async function loadBai2019Data(config: Bai2019Config, dataDir?: string): Promise<Bai2019Data> {
-  const { dataset, description } = await openData(config, dataDir);
-  const ids = await dataset.listSubjects();
-  const needed = config.labelledPool + config.validationSubjects + config.testSubjects;
-  if (ids.length < needed) {
-    throw new Error(
-      `${dataset.root}: found ${ids.length} subject${ids.length === 1 ? "" : "s"} in the ${dataset.name} layout${ids.length ? ` (${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", ..." : ""})` : ""}, ` +
-        `but the protocol needs labelledPool + validationSubjects + testSubjects = ${config.labelledPool} + ${config.validationSubjects} + ${config.testSubjects} = ${needed}. ` +
-        `Expected layout: see data-manifests/${dataset.name}.json (\`anatomy-ssl data verify ${dataset.name} ${dataset.root}\` checks a folder); or lower those settings with --set.`,
-    );
-  }
-  const split = splitSubjects(ids, { counts: { train: config.labelledPool, val: config.validationSubjects, test: config.testSubjects } }, config.splitSeed);
+  const { dataset, description, split } = await openCardiacSplit(config, dataDir);
+  const ids = [...split.train, ...split.val, ...split.test, ...split.unused];
   const grid = { size: config.size, pixel: config.pixel, tileMm: config.tileMm };
   const progress = new Progress("loading subjects", ids.length);
   let loaded = 0;
@@ -86,14 +62,15 @@ export async function loadBai2019Data(config: Bai2019Config, dataDir?: string): 
   return { pool, validation, test, pretext, description };
 }
 
-function unet(config: Bai2019Config, nClasses: number, seed: number): tf.LayersModel {
+/** The U-Net every cardiac pretext and fine-tuning shares (Zhang 2024 builds the same). */
+export function cardiacUNet(config: Pick<Bai2019Config, "size" | "unet">, nClasses: number, seed: number): tf.LayersModel {
   return buildUNet2D({ height: config.size, width: config.size, inChannels: 1, nClasses, depth: config.unet.depth, baseFilters: config.unet.baseFilters, seed });
 }
 
-const positionChannels = (config: Bai2019Config) => anatomicalPositionHead(config.positionViews.length).channels;
+const positionChannels = (config: Pick<Bai2019Config, "positionViews">) => anatomicalPositionHead(config.positionViews.length).channels;
 
 /** Mean over stacks of the 3D Dice averaged over LV, MYO, RV: the validation score. */
-function meanDice(model: tf.LayersModel, stacks: Stack[], channels?: [number, number]): number {
+export function meanDice(model: tf.LayersModel, stacks: Stack[], channels?: [number, number]): number {
   let sum = 0;
   for (const stack of stacks) {
     const d = dicePerClass(predictStack(model, stack, { channels }), stack.labels!, [...CARDIAC_LABELS]);
@@ -107,7 +84,7 @@ async function runCell({ config, data, method, budget, seed, labelled, pretraine
   const nClasses = SEG_CLASSES + (multitask ? positionChannels(config) : 0);
   const channels: [number, number] | undefined = multitask ? [0, SEG_CLASSES] : undefined;
   // Same initialisation for every method at a (budget, seed): only the pretrained parts differ.
-  const model = unet(config, nClasses, 1000 * seed + budget);
+  const model = cardiacUNet(config, nClasses, 1000 * seed + budget);
   if (pretrained) transferWeights(pretrained, model, "all-but-head");
   if (method.name === "ssl-decoder") freezePart(model, "encoder");
   const labelledStacks = labelled.flatMap((s) => s.items as Stack[]);
@@ -155,11 +132,17 @@ export function exampleSlice(stack: Stack, pred: Uint8Array): NonNullable<CellRe
   return { subject: stack.subject, phase: stack.phase, slice: best, size: stack.size, labels };
 }
 
-/** The anatomical-position pretext: a whole U-Net with one output channel per tile class. */
-export const ANATOMICAL_POSITION: Pretext<Bai2019Config, Bai2019Data> = {
+/** What the anatomical-position pretext reads: Bai's settings, and stacks with position targets. */
+type PositionConfig = Pick<Bai2019Config, "exam" | "labelledPool" | "validationSubjects" | "testSubjects" | "splitSeed" | "size" | "pixel" | "positionViews" | "tileMm" | "unet" | "batch" | "pretrain" | "augment">;
+
+/**
+ * The anatomical-position pretext: a whole U-Net with one output channel per tile class. Zhang
+ * 2024 runs it too, on the same splits; the same settings give the same cache key there.
+ */
+export const ANATOMICAL_POSITION: Pretext<PositionConfig, { pretext: Stack[]; description: string }> = {
   name: "anatomical-position",
   dependsOn: (config, data) => ({ data: data.description, exam: config.exam, split: [config.labelledPool, config.validationSubjects, config.testSubjects, config.splitSeed], size: config.size, pixel: config.pixel, positionViews: config.positionViews, tileMm: config.tileMm, unet: config.unet, batch: config.batch, pretrain: config.pretrain, augment: config.augment }),
-  model: (config, seed) => unet(config, positionChannels(config), seed),
+  model: (config, seed) => cardiacUNet(config, positionChannels(config), seed),
   train: (config, data, model, seed, checkpointFile) =>
     train(
       {
