@@ -8,7 +8,10 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { Mnms2Dataset } from "../src/datasets/mnms2.js";
 import { sampleBatch } from "../src/experiments/batches.js";
-import { prepareStacks } from "../src/experiments/cardiac-stacks.js";
+import { prepareLongAxis, prepareStacks } from "../src/experiments/cardiac-stacks.js";
+import { applyToPoint } from "../src/geometry/affine.js";
+import { slicePlane } from "../src/geometry/plane.js";
+import { dot, sub } from "../src/geometry/vec.js";
 import { Random } from "../src/random.js";
 import { NO_AUGMENT } from "../src/transforms/augment.js";
 import { generateCardiacExam, writeCardiacExam } from "../src/phantoms/cardiac/index.js";
@@ -51,6 +54,36 @@ test("stacks: heatmaps per long-axis view cross the LV on every LV slice; locati
     assert.ok(Math.abs(b.locations!.dataSync()[0] - ed.locations![k]) < 1e-7);
     assert.deepEqual(b.x.dataSync(), plain.x.dataSync());
     assert.deepEqual(b.labels.dataSync(), plain.labels.dataSync());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("long-axis images: one-slice stacks on the training grid, in the same plane, structure areas kept", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "anatomy-ssl-la-"));
+  try {
+    await writeCardiacExam(path.join(dir, "007"), "007", generateCardiacExam(7, { matrix: 64, pixel: 2.5 }));
+    const subject = await new Mnms2Dataset(dir).loadSubject("007");
+    const stacks = prepareLongAxis(subject, "4CH", { size: 48, pixel: 3, labels: true });
+    assert.deepEqual(stacks.map((s) => [s.phase, s.slices]), [["ED", 1], ["ES", 1]]);
+    for (const st of stacks) {
+      const la = subject.views["4CH"]![st.phase]!;
+      // The resampled grid lies in the original image plane (to float32 rounding of the NIfTI affine).
+      const n = slicePlane(la.image, 0);
+      for (const ij of [[0, 0], [47, 0], [0, 47], [47, 47]]) {
+        const p = applyToPoint(st.grid.affine, [ij[0], ij[1], 0]);
+        assert.ok(Math.abs(dot(sub(p, n.point), n.normal)) < 1e-4, `corner ${ij} off the 4CH plane by ${dot(sub(p, n.point), n.normal)} mm`);
+      }
+      // Areas in mm² of LV, MYO and RV agree with the original labels' (nearest-neighbour resampling).
+      for (const label of [1, 2, 3]) {
+        const before = la.labels!.data.filter((v) => v === label).length * la.image.spacing[0] * la.image.spacing[1];
+        const after = st.labels!.filter((v) => v === label).length * 3 * 3;
+        assert.ok(before > 300 && Math.abs(after - before) / before < 0.1, `${st.phase} label ${label}: ${before} mm² -> ${after} mm²`);
+      }
+    }
+    // A "long-axis view" with several slices is refused, naming the subject and the view.
+    const tampered = { ...subject, views: { ...subject.views, "4CH": { ...subject.views["4CH"], ED: { image: subject.views.SA!.ED!.image } } } };
+    assert.throws(() => prepareLongAxis(tampered, "4CH", { size: 48, pixel: 3, labels: false }), /should be one slice, found \d+/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
