@@ -31,7 +31,7 @@ async function cli(args: string[]): Promise<{ code: number; out: string }> {
 
 test("every manifest in data-manifests/ loads and validates", async () => {
   const all = await listManifests();
-  assert.deepEqual(all.map((m) => m.name), ["acdc", "kaggle-dsb", "mnms2", "sunnybrook"]);
+  assert.deepEqual(all.map((m) => m.name), ["acdc", "kaggle-dsb", "kits19", "mnms2", "sunnybrook"]);
   for (const m of all) {
     assert.ok(m.sources.length > 0 && m.citation.length > 0 && m.obtain.steps.length > 0, m.name);
     assert.ok(m.layout.expectedSubjects.total === null || m.layout.expectedSubjects.total > 0);
@@ -40,7 +40,7 @@ test("every manifest in data-manifests/ loads and validates", async () => {
   }
   const { code, out } = await cli(["data", "list"]);
   assert.equal(code, 0);
-  for (const name of ["acdc", "kaggle-dsb", "mnms2", "sunnybrook"]) assert.match(out, new RegExp(`^${name} `, "m"));
+  for (const name of ["acdc", "kaggle-dsb", "kits19", "mnms2", "sunnybrook"]) assert.match(out, new RegExp(`^${name} `, "m"));
 });
 
 /**
@@ -58,7 +58,9 @@ test("known-sample checksums are exactly those of shared/data/SHA256SUMS, and no
     }),
   );
   const pinned: string[] = [];
-  for (const [name, folder, subjectDir] of [["mnms2", "mnms2-001", () => ""], ["sunnybrook", "sunnybrook", (id: string) => `dicoms/${id}/`]] as const) {
+  // kits19: the sample renames data/case_NNNNN/segmentation.nii.gz to case_NNNNN_segmentation.nii.gz.
+  const layouts = [["mnms2", "mnms2-001", () => ""], ["sunnybrook", "sunnybrook", (id: string) => `dicoms/${id}/`], ["kits19", "kits19-labels", (id: string) => `${id}_`]] as const;
+  for (const [name, folder, subjectDir] of layouts) {
     const m = await findManifest(name);
     for (const set of m.checksums ?? []) {
       for (const [file, hash] of Object.entries(set.root ?? {})) {
@@ -73,7 +75,7 @@ test("known-sample checksums are exactly those of shared/data/SHA256SUMS, and no
         }
     }
   }
-  assert.equal(pinned.length, 9 + 554);
+  assert.equal(pinned.length, 9 + 554 + 3);
   assert.deepEqual(pinned.filter((f) => SAMPLE_CHANGED.includes(f)), []);
   assert.equal(sums.get("sunnybrook/link.csv"), SAMPLE_LINK_CSV_SHA256);
 });
@@ -93,7 +95,7 @@ test("invalid manifests are refused with errors naming the manifest file", async
   await expectError(write("acdc", { ...good, checksums: [{ origin: "publisher", algorithm: "sha256", note: "n", root: { "a.nii": "abc" } }] }), /root\["a.nii"\] must be 64 lower-case hex digits/);
   await expectError(write("acdc", { ...good, layout: { ...good.layout, idPattern: "(" } }), /idPattern is not a valid regular expression/);
   await expectError(write("acdc", { ...good, extra: 1 }), /manifest\.extra is not a known field/);
-  await assert.rejects(findManifest("no-such-dataset"), /no manifest for dataset 'no-such-dataset' \(known: acdc, kaggle-dsb, mnms2, sunnybrook\)/);
+  await assert.rejects(findManifest("no-such-dataset"), /no manifest for dataset 'no-such-dataset' \(known: acdc, kaggle-dsb, kits19, mnms2, sunnybrook\)/);
 });
 
 test("globs: segments, ** and {variables}", () => {

@@ -59,11 +59,15 @@ export interface LoadOptions {
   labels?: boolean;
 }
 
-export interface CardiacDataset {
+/** What every dataset loader (cardiac here, CT in ct.ts) says about itself. */
+export interface OpenedDataset {
   /** Short name, as in data-manifests/<name>.json. */
   readonly name: string;
   /** Folder the dataset was opened on. */
   readonly root: string;
+}
+
+export interface CardiacDataset extends OpenedDataset {
   /** Subject ids, sorted; the ids loadSubject accepts. */
   listSubjects(): Promise<string[]>;
   loadSubject(id: string, options?: LoadOptions): Promise<SubjectData>;
