@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Random } from "../random.js";
 import { augmentSlice, type AugmentOptions } from "../transforms/augment.js";
 import type { Stack } from "./cardiac-stacks.js";
+import type { SliceStack } from "./slice-stack.js";
 
 /** Which per-pixel target of a stack a batch carries. */
 export type TargetKind = "labels" | "positions";
@@ -25,7 +26,7 @@ export interface ContinuousTargets {
  * slices are drawn or how they are augmented.
  */
 export function sampleBatch<K extends TargetKind>(
-  stacks: Stack[],
+  stacks: (SliceStack & Partial<Pick<Stack, TargetKind | "heatmaps" | "heatmapViews" | "locations">>)[],
   targets: K[],
   batch: number,
   rng: Random,

@@ -13,17 +13,12 @@ import { intersectionChannels, planeIntersectionTargets } from "../pretext/plane
 import { sliceLocationTargets } from "../pretext/slice-location.js";
 import { normalizePercentile } from "../transforms/intensity.js";
 import { resampleInPlane, type InPlaneGrid } from "../transforms/resample.js";
+import type { SliceStack } from "./slice-stack.js";
 
-export interface Stack {
-  subject: string;
+/** A cardiac SA stack (or one long-axis image) with the pretext targets a paper asked for. */
+export interface Stack extends SliceStack {
   phase: Phase;
-  size: number;
-  slices: number;
-  /** slices * size * size, slice-major, x fastest within a slice; values ~[0, 1]. */
-  image: Float32Array;
-  /** Same layout, 0..3, when the subject is labelled. */
-  labels?: Uint8Array;
-  /** Same layout, 0..9 (Bai 2019 tiles), when asked for. */
+  /** Same layout as image, 0..9 (Bai 2019 tiles), when asked for. */
   positions?: Uint8Array;
   /**
    * Plane-intersection heatmaps (Zhang 2024), when asked for: slices * C * size * size, planar
@@ -34,8 +29,6 @@ export interface Stack {
   heatmapViews?: string[];
   /** Each slice's relative position from base (0) to apex (1), when asked for. */
   locations?: Float32Array;
-  /** Geometry of the resampled stack (for 3D surface metrics in mm). */
-  grid: Pick<Volume, "shape" | "spacing" | "affine">;
 }
 
 export interface StackOptions extends InPlaneGrid {
