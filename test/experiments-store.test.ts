@@ -89,3 +89,24 @@ test("report: cells that hit the step cap while improving are counted, with thei
   assert.match(capNote(cells, config), /1 of 2 reached the cap of 100 steps while still improving \(median gain in validation Dice over their last 50 steps \+0\.200; by method: scratch 1\)/);
   assert.match(capNote([cells[1]], config), /Every cell stopped on a validation plateau/);
 });
+
+test("pretraining records: kept between cells, survive the repair of an interrupted cell, and refuse to sit inside a cell's rows", () => {
+  const file = tmpFile();
+  const store = new ResultsStore(file);
+  const pretrain = { paper: "p", pretext: "side", seed: 1, steps: 10, seconds: 2.5, metrics: { heldOutAccuracy: 0.75 }, fromCache: false };
+  store.appendPretrain(pretrain);
+  store.appendCell(cell("ssl", 1, 1), [row("ssl", 1, 1, "a", 0.5)]);
+  // Rows of an interrupted cell after the record are cut by the next append, the record stays.
+  fs.appendFileSync(file, JSON.stringify({ type: "row", ...row("ssl", 2, 1, "a", 0.9) }) + "\n");
+  store.appendPretrain({ ...pretrain, seed: 2, fromCache: true });
+  const { pretrains, cells, rows } = store.load();
+  assert.deepEqual([...pretrains.keys()], ["side|1", "side|2"]);
+  assert.deepEqual(pretrains.get("side|1"), pretrain);
+  assert.equal(pretrains.get("side|2")!.fromCache, true);
+  assert.deepEqual([...cells.keys()], ["ssl|1|1"]);
+  assert.equal(rows.length, 1);
+  // A record between a cell's rows and its marker cannot come from the protocol: damage.
+  const damaged = tmpFile();
+  fs.writeFileSync(damaged, [{ type: "row", ...row("ssl", 1, 1, "a", 0.5) }, { type: "pretrain", ...pretrain }].map((l) => JSON.stringify(l)).join("\n") + "\n");
+  assert.throws(() => new ResultsStore(damaged).load(), /:2: a pretraining record inside the rows of cell ssl\|1\|1/);
+});

@@ -39,6 +39,12 @@ test("zhang2024: shares Bai's pretraining and reproduces its shared cells; score
     const runInfo = JSON.parse(fs.readFileSync(path.join(zhangOut, "run.json"), "utf8"));
     // Four pretexts needed; Bai's was cached by the bai2019 run.
     assert.deepEqual([runInfo.invocations[0].pretrainRuns, runInfo.invocations[0].pretrainCached], [3, 1]);
+    // The store records each pretraining run once, the cached one with the cost of the run that made it.
+    const pretrains = lines(zhangOut).filter((l) => l.type === "pretrain") as unknown as { pretext: string; fromCache: boolean; seconds: number; paper: string }[];
+    assert.deepEqual(pretrains.map((p) => [p.pretext, p.fromCache]).sort(), [["anatomical-position", true], ["plane-intersection", false], ["plane-location", false], ["slice-location", false]]);
+    for (const p of pretrains) assert.ok(p.seconds > 0 && p.paper === "zhang2024", JSON.stringify(p));
+    const baiPretrain = lines(path.join(root, "bai")).filter((l) => l.type === "pretrain") as unknown as { seconds: number }[];
+    assert.equal(pretrains.find((p) => p.fromCache)!.seconds, baiPretrain[0].seconds, "the cached run's own cost");
 
     const baiRows = lines(path.join(root, "bai")).filter((l) => l.type === "row");
     const zhangLines = lines(zhangOut);

@@ -20,9 +20,9 @@ import type * as tf from "@tensorflow/tfjs";
 import { describeBackend, initBackend } from "../backend/index.js";
 import { gitCommit, machineLabel } from "../provenance.js";
 import { Random } from "../random.js";
-import { loadModelWeights, saveModelWeights } from "../train/checkpoint.js";
+import { loadModelWeights, loadTensors, saveModelWeights } from "../train/checkpoint.js";
 import type { TrainOptions, TrainResult } from "../train/trainer.js";
-import { cellKey, type CellRecord, type ResultRow, type ResultsStore } from "./results.js";
+import { cellKey, pretrainKey, type CellRecord, type PretrainRecord, type ResultRow, type ResultsStore } from "./results.js";
 import type { ReportInput } from "./report.js";
 import { rule, type Rules } from "./settings.js";
 
@@ -125,6 +125,11 @@ export interface Pretext<C, D> {
   dependsOn(config: C, data: D): unknown;
   model(config: C, seed: number): tf.LayersModel;
   train(config: C, data: D, model: tf.LayersModel, seed: number, checkpointFile: string): Promise<TrainResult>;
+  /**
+   * What the trained pretext achieves on data it did not train on (e.g. same-side accuracy on
+   * held-out subjects), recorded with the pretraining run. Optional.
+   */
+  evaluate?(config: C, data: D, model: tf.LayersModel, seed: number): Promise<Record<string, number>>;
 }
 
 export interface Paper<C extends ProtocolConfig = ProtocolConfig, D extends ProtocolData = ProtocolData> {
@@ -206,7 +211,8 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
   const computedOn: ComputedOn = { machine: machineLabel(), backend: describeBackend(backend), gitCommit: gitCommit() };
   const data = options.data ?? (await paper.loadData(config, options.dataDir));
   const methods = config.methods.map((name) => paper.methods.find((m) => m.name === name)!);
-  const done = store.load().cells;
+  const stored = store.load();
+  const done = stored.cells;
   const total = config.seeds.length * config.budgets.length * methods.length;
   const summary: RunSummary = { cellsRun: 0, cellsSkipped: 0, pretrainRuns: 0, pretrainCached: 0, pretrainSeconds: 0, seconds: 0 };
   let first = true;
@@ -222,15 +228,25 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
       const file = pretrainFile(pretext as Pretext<never, never>, config, data, seed, options.workDir);
       if (options.fresh) for (const f of [file, `${file}.ckpt`]) fs.rmSync(f, { force: true });
       const model = pretext.model(config, seed);
-      if (fs.existsSync(file)) {
+      let record: Omit<PretrainRecord, "paper" | "fromCache">;
+      const cached = fs.existsSync(file);
+      if (cached) {
         loadModelWeights(file, model);
+        // The record saved with the weights (cost, metrics, where it was computed).
+        const saved = loadTensors(file).metadata as Partial<PretrainRecord>;
+        record = { pretext: name, seed, steps: saved.steps ?? NaN, seconds: saved.seconds ?? NaN, finalLoss: saved.finalLoss, metrics: saved.metrics, computedOn: saved.computedOn };
         summary.pretrainCached++;
       } else {
         fs.mkdirSync(options.workDir, { recursive: true });
         const result = await pretext.train(config, data, model, seed, `${file}.ckpt`);
-        await saveModelWeights(file, model, { paper: paper.name, pretext: name, seed, steps: result.stepsRun, finalLoss: result.history.loss.at(-1), computedOn });
+        const metrics = pretext.evaluate ? await pretext.evaluate(config, data, model, seed) : undefined;
+        record = { pretext: name, seed, steps: result.stepsRun, seconds: result.seconds, finalLoss: result.history.loss.at(-1), metrics, computedOn };
+        await saveModelWeights(file, model, record);
         summary.pretrainRuns++;
         summary.pretrainSeconds += result.seconds;
+      }
+      if (!stored.pretrains.has(pretrainKey({ pretext: name, seed }))) {
+        store.appendPretrain({ ...record, paper: paper.name, fromCache: cached });
       }
       pretrained.set(name, model);
     }

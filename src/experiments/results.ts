@@ -52,7 +52,28 @@ export interface CellRecord {
   example?: { subject: string; phase: string; slice: number; size: number; labels: string };
 }
 
-type Line = ({ type: "row" } & ResultRow) | ({ type: "cell" } & CellRecord);
+/**
+ * One pretraining run that cells started from: its cost (a leaderboard compares pretexts by it)
+ * and what the pretext measured after training (e.g. same-side accuracy on held-out subjects).
+ * Recorded once per (pretext, seed); a run whose weights came from the cache records the
+ * numbers stored with them, and says so.
+ */
+export interface PretrainRecord {
+  paper: string;
+  pretext: string;
+  seed: number;
+  steps: number;
+  seconds: number;
+  finalLoss?: number;
+  metrics?: Record<string, number>;
+  /** The weights were loaded from the cache (made by an earlier run, maybe of another paper). */
+  fromCache: boolean;
+  computedOn?: { machine: string; backend: string; gitCommit: string };
+}
+
+type Line = ({ type: "row" } & ResultRow) | ({ type: "cell" } & CellRecord) | ({ type: "pretrain" } & PretrainRecord);
+
+export const pretrainKey = (p: { pretext: string; seed: number }) => `${p.pretext}|${p.seed}`;
 
 /** The rows scored with one post-processing (undefined: the raw prediction). */
 export function scoredAs(rows: ResultRow[], postprocess: ResultRow["postprocess"]): ResultRow[] {
@@ -71,10 +92,11 @@ export class ResultsStore {
   constructor(readonly file: string) {}
 
   /** Complete cells and their rows; incomplete trailing data is reported via `warn` and ignored. */
-  load(warn: (message: string) => void = (m) => console.error(m)): { cells: Map<string, CellRecord>; rows: ResultRow[] } {
+  load(warn: (message: string) => void = (m) => console.error(m)): { cells: Map<string, CellRecord>; rows: ResultRow[]; pretrains: Map<string, PretrainRecord> } {
     const cells = new Map<string, CellRecord>();
     const rows: ResultRow[] = [];
-    if (!fs.existsSync(this.file)) return { cells, rows };
+    const pretrains = new Map<string, PretrainRecord>();
+    if (!fs.existsSync(this.file)) return { cells, rows, pretrains };
     const text = fs.readFileSync(this.file, "utf8");
     const lines = text.split("\n");
     if (lines[lines.length - 1] !== "") warn(`${this.file}: last line is incomplete (interrupted write); it will be recomputed`);
@@ -95,10 +117,15 @@ export class ResultsStore {
         cells.set(cellKey(cell), cell);
         rows.push(...pending);
         pending = [];
+      } else if (line.type === "pretrain") {
+        // Written between cells only: rows waiting for their cell marker here mean damage.
+        if (pending.length > 0) throw new Error(`${this.file}:${i + 1}: a pretraining record inside the rows of cell ${cellKey(pending[0])}; the file is damaged`);
+        const record = stripType(line);
+        pretrains.set(pretrainKey(record), record);
       } else throw new Error(`${this.file}:${i + 1}: unknown record type`);
     });
     if (pending.length > 0) warn(`${this.file}: ${pending.length} rows of an unfinished cell (${cellKey(pending[0])}) ignored; it will be recomputed`);
-    return { cells, rows };
+    return { cells, rows, pretrains };
   }
 
   /** Append one complete cell: rows then marker, in one write. */
@@ -110,9 +137,17 @@ export class ResultsStore {
     fs.appendFileSync(this.file, text);
   }
 
+  /** Append one pretraining record (a complete line on its own). */
+  appendPretrain(record: PretrainRecord): void {
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    this.repairTail();
+    fs.appendFileSync(this.file, JSON.stringify({ type: "pretrain", ...record }) + "\n");
+  }
+
   /**
-   * Cut the file back to the end of its last complete cell: rows of an interrupted cell (and a
-   * torn last line) must not be merged into the cell when it is recomputed and appended again.
+   * Cut the file back to the end of its last complete record (a cell marker or a pretraining
+   * record): rows of an interrupted cell (and a torn last line) must not be merged into the cell
+   * when it is recomputed and appended again.
    */
   private repairTail(): void {
     if (!fs.existsSync(this.file)) return;
@@ -122,7 +157,7 @@ export class ResultsStore {
     while (start < text.length) {
       const nl = text.indexOf("\n", start);
       if (nl < 0) break;
-      if (text.startsWith('{"type":"cell"', start)) end = nl + 1;
+      if (text.startsWith('{"type":"cell"', start) || text.startsWith('{"type":"pretrain"', start)) end = nl + 1;
       start = nl + 1;
     }
     if (end !== text.length) fs.writeFileSync(this.file, text.slice(0, end));
