@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { generateCardiacExam, subjectId, writeCardiacExam, type ExamOptions } from "../phantoms/cardiac/index.js";
 import { projectRoot } from "../provenance.js";
-import { Progress } from "../train/progress.js";
+import { ensureGeneratedFolder } from "./generated-data.js";
 
 /** Where generated data and pretrained weights are cached: ANATOMY_SSL_CACHE, else .cache/ in the project. */
 export function cacheRoot(): string {
@@ -45,36 +45,16 @@ export function syntheticGeneratorFingerprint(): string {
 /** Make sure subjects 1..count exist in the cache; returns the folder. */
 export async function ensureSyntheticCardiac(count: number, options: ExamOptions): Promise<string> {
   const dir = syntheticCacheDir(options);
-  fs.mkdirSync(dir, { recursive: true });
-  const stamp = path.join(dir, "options.json");
-  const generator = `${SYNTHETIC_CARDIAC_GENERATOR.name} v${SYNTHETIC_CARDIAC_GENERATOR.version}`;
-  const fingerprint = syntheticGeneratorFingerprint();
-  const want = JSON.stringify({ generator, fingerprint, ...options });
-  const have = fs.existsSync(stamp) ? fs.readFileSync(stamp, "utf8") : want;
-  if (have !== want) {
-    if (sameButFingerprint(have, want, fingerprint)) {
-      throw new Error(`${dir} was made by another ${generator} (output fingerprint ${JSON.parse(have).fingerprint}, now ${fingerprint}): ` +
-        "if src/phantoms/cardiac changed, bump SYNTHETIC_CARDIAC_GENERATOR; delete the folder or set ANATOMY_SSL_CACHE");
-    }
-    throw new Error(`${dir} was made with other options (${have}); delete it or set ANATOMY_SSL_CACHE`);
-  }
-  fs.writeFileSync(stamp, want);
-  const progress = new Progress("synthetic subjects", count);
-  for (let seed = 1; seed <= count; seed++) {
-    const id = subjectId(seed);
+  return ensureGeneratedFolder({
+    dir,
+    generator: SYNTHETIC_CARDIAC_GENERATOR,
+    fingerprint: syntheticGeneratorFingerprint(),
+    options,
+    count,
     // The ES label file is written last: its presence means the subject is complete.
-    if (!fs.existsSync(path.join(dir, id, `${id}_LA_ES_gt.nii.gz`))) {
-      await writeCardiacExam(path.join(dir, id), id, generateCardiacExam(seed, options));
-    }
-    progress.update(seed);
-  }
-  return dir;
-}
-
-function sameButFingerprint(have: string, want: string, fingerprint: string): boolean {
-  try {
-    return JSON.stringify({ ...JSON.parse(have), fingerprint }) === want;
-  } catch {
-    return false;
-  }
+    complete: (seed) => fs.existsSync(path.join(dir, subjectId(seed), `${subjectId(seed)}_LA_ES_gt.nii.gz`)),
+    write: async (seed) => {
+      await writeCardiacExam(path.join(dir, subjectId(seed)), subjectId(seed), generateCardiacExam(seed, options));
+    },
+  });
 }
