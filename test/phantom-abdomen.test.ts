@@ -139,14 +139,14 @@ describe("abdominal CT phantom: anatomy in world coordinates", () => {
 });
 
 describe("abdominal CT phantom: HU checked by numpy on the written files", { skip: nibabelSkip() }, () => {
-  test("each organ's eroded-label mean is its configured HU; the noise sd is the subject's", async () => {
+  test("each organ's eroded-label mean is its configured HU; the noise sd and neighbour correlation are the designed ones", async () => {
     const sliceMm = 5;
     const ct = generateAbdomenCt(3, { matrix: 96, pixelMm: 4, slices: 36, sliceMm, tumorProbability: 0 });
     const image = path.join(tmp, "ct.nii.gz");
     const labels = path.join(tmp, "labels.nii.gz");
     await writeNifti(image, ct.image);
     await writeNifti(labels, ct.labels);
-    const measured = runPythonJson<Record<string, { n: number; mean: number; sd: number }>>(
+    const measured = runPythonJson<Record<string, { n: number; mean: number; sd: number; lag1: number }>>(
       "import json, sys, numpy as np, nibabel as nib\n" +
         "from scipy import ndimage\n" +
         "img = np.asarray(nib.load(sys.argv[1]).dataobj).astype(float)\n" +
@@ -154,7 +154,9 @@ describe("abdominal CT phantom: HU checked by numpy on the written files", { ski
         "out = {}\n" +
         "for v in np.unique(lab):\n" +
         "    m = ndimage.binary_erosion(lab == v)\n" +
-        "    if m.sum() > 0: out[str(int(v))] = {'n': int(m.sum()), 'mean': float(img[m].mean()), 'sd': float(img[m].std())}\n" +
+        "    pair = m[:-1] & m[1:]\n" +
+        "    lag1 = float(np.corrcoef(img[:-1][pair], img[1:][pair])[0, 1]) if pair.sum() > 2 else 0.0\n" +
+        "    if m.sum() > 0: out[str(int(v))] = {'n': int(m.sum()), 'mean': float(img[m].mean()), 'sd': float(img[m].std()), 'lag1': lag1}\n" +
         "print(json.dumps(out))",
       [image, labels],
     );
@@ -173,5 +175,7 @@ describe("abdominal CT phantom: HU checked by numpy on the written files", { ski
     const noise = ct.subject.look.noiseSd * Math.sqrt(3 / sliceMm);
     const liver = measured[L.liver];
     assert.ok(Math.abs(liver.sd / noise - 1) < 0.2, `liver sd ${liver.sd.toFixed(1)} vs noise ${noise.toFixed(1)}`);
+    // Neighbour correlation along x, designed as 2a / (1 + 2a^2) = 0.196 (noise.ts).
+    assert.ok(Math.abs(liver.lag1 - 0.196) < 0.08, `liver lag-1 correlation ${liver.lag1.toFixed(3)}`);
   });
 });

@@ -64,8 +64,9 @@ export function makeAbdomenAnatomy(s: AbdomenSubject): AbdomenAnatomy {
     ...(s.gallbladder ? [blobPart("gallbladder", s.gallbladder, T.gallbladder)] : []),
     liverPart(s.liver.right, s.liver.left),
     blobPart("spleen", s.spleen, T.spleen),
-    stomachPart(s.stomach),
+    // The retroperitoneal pancreas keeps its shape; the stomach in front of it gives way.
     pancreasPart(s.pancreas, s.textures),
+    stomachPart(s.stomach),
     bowelPart(s.bowel, s.textures),
   ];
   // The body centre (0, yc) of the subject frame lands on `shift`, turned by `roll` about z.

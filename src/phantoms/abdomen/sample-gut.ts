@@ -32,12 +32,13 @@ export function sampleGut(rng: Random, body: Body, diaphragm: AbdomenSubject["di
   const d4: Vec3 = [u(-10, 10), u(50, 60), d3[2] - u(0, 10)];
   const dj: Vec3 = [-u(20, 35), u(50, 65), d4[2] + u(10, 20)];
   const duodenum: Tube = { points: [pylorus, d1, d2, d3, d4, dj], radii: [u(9, 12), u(12, 15), u(10, 14), u(10, 13), u(10, 13), u(10, 13)] };
-  // Pancreas: about 15 cm long, head 20-30 mm thick, body and tail 15-20 mm.
+  // Pancreas: 12-15 cm long, head 25-35 mm thick, body and tail 15-25 mm (40-80 ml in adults,
+  // less with age; the real sample's measures 17 ml).
   const head: Vec3 = [u(25, 40), u(45, 60), d2[2] + u(5, 15)];
   const neck: Vec3 = [u(0, 15), u(55, 70), head[2] + u(5, 15)];
   const tailBody: Vec3 = [-u(20, 40), u(50, 65), neck[2] + u(5, 10)];
   const tail: Vec3 = [-u(65, 85), u(10, 30), tailBody[2] + u(5, 15)];
-  const pancreas: Tube = { points: [head, neck, tailBody, tail], radii: [u(13, 17), u(7, 10), u(8, 11), u(7, 10)] };
+  const pancreas: Tube = { points: [head, neck, tailBody, tail], radii: [u(14, 19), u(8, 11), u(9, 12), u(8, 11)] };
   // Colon frame: caecum and ascending colon in the right flank, hepatic flexure under the
   // liver, transverse colon hanging forward, splenic flexure high on the left, descending colon.
   const j = () => u(-10, 10);
