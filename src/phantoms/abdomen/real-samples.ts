@@ -66,9 +66,11 @@ export async function measureLabelledCt(ctPath: string, segPath: string): Promis
 // The files store axes as (z, y, x) and say so in their affine (axis 0 -> inferior, 1 ->
 // posterior, 2 -> patient's left), which realism.ts follows: geometry comes from the affine,
 // not the axis order. Kidney labels cannot tell left from right by themselves (a kidney and its
-// mirror image look alike), so the sides rest on the affine's x; what the labels can check is
-// the craniocaudal direction: upper poles lie nearer the midline than lower poles (kits19
-// UpperPoles.medialMm > 0 in world z means the affine's "superior" is superior).
+// mirror image look alike), so the sides rest on the affine's x, which agrees with the DICOM
+// habit of storing columns from the patient's right to left. What the labels can check is the
+// craniocaudal direction: upper poles lie nearer the midline than lower poles, so
+// upperPoleMedialMm > 0 (upper third by world z) says the affine's "superior" is superior. It
+// is for 5 of the 6 kidneys (7-17 mm); case_00002's left kidney gives -4 mm.
 
 /** KiTS19 label map as stored (labels 0 background, 1 kidney, 2 tumour). */
 export async function readKits19LabelsForRealism(path: string): Promise<Volume> {

@@ -14,6 +14,17 @@ import type { Vec3 } from "../../geometry/vec.js";
 import { affineDeterminant, voxelToWorld, type Volume } from "../../io/volume.js";
 import { connectedComponents } from "../../transforms/largest-component.js";
 
+/**
+ * 1 at each of `values` (non-negative integer labels), 0 elsewhere: a lookup by label value.
+ * Label values beyond the table (none of `values`) read as undefined, i.e. not a member.
+ */
+function memberTable(values: readonly number[]): Uint8Array {
+  for (const v of values) if (!Number.isInteger(v) || v < 0) throw new Error(`label values must be non-negative integers, got ${v}`);
+  const table = new Uint8Array(Math.max(255, ...values) + 1);
+  for (const v of values) table[v] = 1;
+  return table;
+}
+
 export interface HuStats {
   voxels: number;
   mean: number;
@@ -36,8 +47,7 @@ export function checkSameGrid(image: Volume, labels: Volume): void {
  */
 export function labelHuStats(image: Volume, labels: Volume, values: readonly number[], options: { erode?: boolean } = {}): HuStats | null {
   checkSameGrid(image, labels);
-  const want = new Uint8Array(256);
-  for (const v of values) want[v] = 1;
+  const want = memberTable(values);
   const [nx, ny, nz] = labels.shape;
   const lab = labels.data;
   const inside = (o: number, i: number, j: number, k: number): boolean => {
@@ -128,7 +138,7 @@ function pair(v: Volume, left: Accumulator, right: Accumulator): KidneyPair {
 export function kidneyPairFromLabels(labels: Volume, left: readonly number[], right: readonly number[]): KidneyPair {
   const [nx, ny, nz] = labels.shape;
   const cc = craniocaudalAxis(labels);
-  const side = new Int8Array(256);
+  const side = new Int8Array(memberTable([...left, ...right]).length);
   for (const v of left) side[v] = -1;
   for (const v of right) side[v] = 1;
   const acc = { [-1]: new Accumulator(), [1]: new Accumulator() } as Record<number, Accumulator>;
@@ -152,8 +162,7 @@ export function kidneyPairFromLabels(labels: Volume, left: readonly number[], ri
  */
 export function kidneyPairFromComponents(labels: Volume, mask: readonly number[], count: readonly number[] = mask): KidneyPair {
   const [nx, ny, nz] = labels.shape;
-  const inMask = new Uint8Array(256);
-  for (const v of mask) inMask[v] = 1;
+  const inMask = memberTable(mask);
   const d = labels.data;
   // Crop to the mask's bounding box first: KiTS19 volumes hold up to 160 million voxels.
   const lo = [nx, ny, nz];
@@ -179,8 +188,7 @@ export function kidneyPairFromComponents(labels: Volume, mask: readonly number[]
   const order = sizes.map((s, id) => [s, id]).slice(1).sort((a, b) => b[0] - a[0]).map(([, id]) => id);
   if (order.length < 2) throw new Error(`${labels.source ?? "labels"}: found ${order.length} kidney component(s), need two (left and right)`);
   const [first, second] = order;
-  const counted = new Uint8Array(256);
-  for (const v of count) counted[v] = 1;
+  const counted = memberTable(count);
   const cc = craniocaudalAxis(labels);
   const accs = { [first]: new Accumulator(), [second]: new Accumulator() } as Record<number, Accumulator>;
   for (let k = 0, o = 0; k < cz; k++)

@@ -14,7 +14,9 @@ const DEG = Math.PI / 180;
  * Liver (about 1.2-1.8 litres in adults) as a right lobe filling the right upper quadrant up to
  * the right dome plus a smaller left lobe reaching across the midline; gallbladder (absent in
  * ~15%: cholecystectomy) under the right lobe; spleen (about 100-300 ml; the real sample's is
- * 255 ml) as a crescent against the left posterolateral wall with its long axis along the ribs.
+ * 255 ml and cut by the field of view) as a crescent against the left posterolateral wall with
+ * its long axis along the ribs, 40-50 mm thick, 65-85 mm wide, 105-135 mm long (wall, ribs,
+ * left kidney and diaphragm trim it to about 120-180 ml).
  */
 export function sampleSolidOrgans(rng: Random, diaphragm: AbdomenSubject["diaphragm"]): Pick<AbdomenSubject, "liver" | "gallbladder" | "spleen"> {
   const rightSemi: Vec3 = [rng.uniform(62, 80), rng.uniform(70, 90), rng.uniform(70, 88)];
@@ -44,7 +46,7 @@ export function sampleSolidOrgans(rng: Random, diaphragm: AbdomenSubject["diaphr
     : null;
   const spleen: Blob = {
     centre: [-rng.uniform(85, 105), -rng.uniform(10, 35), diaphragm.domeLeft - rng.uniform(45, 65)],
-    semi: [rng.uniform(18, 25), rng.uniform(30, 40), rng.uniform(50, 65)],
+    semi: [rng.uniform(19, 26), rng.uniform(32, 42), rng.uniform(52, 68)],
     // u points at the wall (lateral, a little posterior); the hilum faces -u.
     axes: frameFrom([-0.25 + rng.uniform(-0.1, 0.1), 0.75 + rng.uniform(-0.15, 0.15), -0.6 + rng.uniform(-0.15, 0.15)], [-1, -0.4, 0]),
     bend: rng.uniform(0.2, 0.4),

@@ -148,12 +148,11 @@ export class TubeTest {
   readonly box: Box;
   /** Per segment: ax ay az, dx dy dz, 1/|d|^2, r0, dr. */
   readonly seg: Float64Array;
-  /** Per segment: x0 x1 y0 y1 z0 z1 (with margin). */
+  /** Per segment: x0 x1 y0 y1 z0 z1. */
   readonly boxes: Float64Array;
   readonly n: number;
 
-  /** `margin`: how far outside the surface distances are still needed. */
-  constructor(t: Tube, margin = 0) {
+  constructor(t: Tube) {
     this.n = t.points.length - 1;
     this.seg = new Float64Array(this.n * 9);
     this.boxes = new Float64Array(this.n * 6);
@@ -163,7 +162,7 @@ export class TubeTest {
       const b = t.points[s + 1];
       const d = sub(b, a);
       this.seg.set([...a, ...d, 1 / Math.max(dot(d, d), 1e-9), t.radii[s], t.radii[s + 1] - t.radii[s]], s * 9);
-      const r = Math.max(t.radii[s], t.radii[s + 1]) + margin;
+      const r = Math.max(t.radii[s], t.radii[s + 1]);
       for (let c = 0; c < 3; c++) {
         const lo = Math.min(a[c], b[c]) - r;
         const hi = Math.max(a[c], b[c]) + r;
