@@ -2,6 +2,7 @@
 export * from "./volume";
 export * from "./errors";
 export * from "./nifti";
+export * from "./caret-labels";
 export * from "./dicom";
 export * from "./orientation";
 export * from "./summary";

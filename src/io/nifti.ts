@@ -83,6 +83,18 @@ export interface NiftiInfo {
   intentCode: number;
   /** Raw xyzt_units byte (affine and spacing are already converted to mm and seconds). */
   xyztUnits: number;
+  /**
+   * Header extensions (bytes 352 .. vox_offset when the extension flag is set), in file order:
+   * the extension code (e.g. 0 unknown, 2 DICOM, 4 AFNI, 6 comment, 30 CIFTI) and its content
+   * bytes without the 8-byte size/code prefix and without trailing zero padding. TotalSegmentator stores its label names here
+   * as XML (io/caret-labels.ts parses them). Not written back by writeNifti.
+   */
+  extensions: NiftiExtension[];
+}
+
+export interface NiftiExtension {
+  code: number;
+  data: Uint8Array;
 }
 
 export interface NiftiVolume extends Volume {
@@ -201,6 +213,7 @@ export async function decodeNifti(bytes: Uint8Array, name: string, options: Read
       description: hdr.description,
       intentCode: hdr.intent_code,
       xyztUnits: hdr.xyzt_units,
+      extensions: readExtensions(content.chunks, layout, name),
     },
   };
   rethrowAsFileError(name, "invalid volume", () => validateVolume(volume, name));
@@ -219,6 +232,35 @@ export function scaleVoxels(stored: VoxelArray, slope: number, inter: number): F
 export function effectiveScaling(sclSlope: number, sclInter: number): { slope: number; inter: number } {
   if (!Number.isFinite(sclSlope) || sclSlope === 0) return { slope: 1, inter: 0 };
   return { slope: sclSlope, inter: Number.isFinite(sclInter) ? sclInter : 0 };
+}
+
+/**
+ * The extensions between the header and the voxels (nifti1.h: a 4-byte flag at 348, extension[0]
+ * non-zero means extensions follow, each `esize` bytes long (a multiple of 16, including its
+ * 8-byte prefix) with an `ecode`). Sizes are checked against vox_offset before any copy.
+ */
+function readExtensions(chunks: readonly Uint8Array[], layout: Layout, name: string): NiftiExtension[] {
+  if (layout.voxOffset < MIN_NII_OFFSET + 8) return [];
+  const region = new Uint8Array(copyRange(chunks, HEADER_SIZE, layout.voxOffset - HEADER_SIZE));
+  if (region[0] === 0) return [];
+  const view = new DataView(region.buffer);
+  const out: NiftiExtension[] = [];
+  let pos = 4;
+  while (pos + 8 <= region.length) {
+    const esize = view.getInt32(pos, layout.littleEndian);
+    const code = view.getInt32(pos + 4, layout.littleEndian);
+    // Zero padding after the last extension is common (vox_offset rounded up): stop there.
+    if (esize === 0 && code === 0) break;
+    if (esize < 8 || pos + esize > region.length)
+      throw new VolumeFileError(name, `header extension at byte ${HEADER_SIZE + pos} has size ${esize}, which does not fit before vox_offset ${layout.voxOffset}`);
+    // The standard records no unpadded length, so trailing zeros are taken as padding and
+    // dropped (as nibabel does).
+    let end = pos + esize;
+    while (end > pos + 8 && region[end - 1] === 0) end--;
+    out.push({ code, data: region.slice(pos + 8, end) });
+    pos += esize;
+  }
+  return out;
 }
 
 interface Layout {
