@@ -6,7 +6,8 @@
  */
 import * as os from "node:os";
 import * as path from "node:path";
-import { formatRealismTable, generateAbdomenCt, measureKits19Case, measureLabelledCt, measurePhantom, realismRows } from "../src/phantoms/abdomen/index.js";
+import { compareAbdomenWithRealSamples } from "../src/experiments/abdomen-realism.js";
+import { formatRealismTable, generateAbdomenCt } from "../src/phantoms/abdomen/index.js";
 import { projectRoot } from "../src/provenance.js";
 
 async function main(): Promise<void> {
@@ -24,11 +25,7 @@ async function main(): Promise<void> {
   console.log(`cpu: ${os.cpus()[0]?.model}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   console.log(`generation, 128x128x64 at 3 mm (default): median ${times[Math.floor(times.length / 2)].toFixed(0)} ms, min ${times[0].toFixed(0)}, max ${times[times.length - 1].toFixed(0)} (${count} seeds, one thread)\n`);
 
-  const ts = path.join(data, "totalsegmentator");
-  const ct = await measureLabelledCt(path.join(ts, "example_ct_sm.nii.gz"), path.join(ts, "example_seg.nii.gz"));
-  const kits = [];
-  for (const c of ["case_00000", "case_00001", "case_00002"]) kits.push(await measureKits19Case(path.join(data, "kits19-labels", `${c}_segmentation.nii.gz`)));
-  const rows = realismRows(measurePhantom(seeds), ct, kits);
+  const { rows, kits } = await compareAbdomenWithRealSamples(data, seeds);
   console.log(formatRealismTable(rows));
   console.log(`\nKiTS19 craniocaudal check (upper third nearer the midline than the lower third, mm; > 0 agrees with the affine's superior):`);
   for (const k of kits) console.log(`  ${path.basename(k.source)}: left ${k.upperPoleMedialMm.left.toFixed(1)}, right ${k.upperPoleMedialMm.right.toFixed(1)}`);

@@ -61,21 +61,14 @@ export async function measureLabelledCt(ctPath: string, segPath: string): Promis
 }
 
 // ---------------------------------------------------------------------------------------------
-// KiTS19, TEMPORARY: a minimal reading of the KiTS19 label maps for this comparison only. The
-// KiTS19 dataset loader (datasets/, written in parallel) replaces readKits19LabelsForRealism.
-// The files store axes as (z, y, x) and say so in their affine (axis 0 -> inferior, 1 ->
-// posterior, 2 -> patient's left), which realism.ts follows: geometry comes from the affine,
-// not the axis order. Kidney labels cannot tell left from right by themselves (a kidney and its
-// mirror image look alike), so the sides rest on the affine's x, which agrees with the DICOM
-// habit of storing columns from the patient's right to left. What the labels can check is the
-// craniocaudal direction: upper poles lie nearer the midline than lower poles, so
-// upperPoleMedialMm > 0 (upper third by world z) says the affine's "superior" is superior. It
-// is for 5 of the 6 kidneys (7-17 mm); case_00002's left kidney gives -4 mm.
-
-/** KiTS19 label map as stored (labels 0 background, 1 kidney, 2 tumour). */
-export async function readKits19LabelsForRealism(path: string): Promise<Volume> {
-  return readNifti(path);
-}
+// KiTS19: label maps as datasets/kits19.ts loads them (RAS+ geometry from the file's affine;
+// the caller loads them, so phantoms/ does not depend on datasets/). Kidney labels cannot tell
+// left from right by themselves (a kidney and its mirror image look alike), so the sides rest on
+// the affine's x, which follows the DICOM habit of storing columns from the patient's right to
+// left. What the labels can check is the craniocaudal direction: upper poles lie nearer the
+// midline than lower poles, so upperPoleMedialMm > 0 (upper third by world z) says the affine's
+// "superior" is superior. It is for 5 of the 6 kidneys (7-17 mm); case_00002's left kidney
+// gives -4 mm.
 
 export interface Kits19Measures {
   source: string;
@@ -84,10 +77,10 @@ export interface Kits19Measures {
   upperPoleMedialMm: { left: number; right: number };
 }
 
-export async function measureKits19Case(path: string): Promise<Kits19Measures> {
-  const labels = await readKits19LabelsForRealism(path);
+/** Kidney measures of one KiTS19 label map (1 kidney, 2 tumour), loaded by Kits19Dataset. */
+export function measureKits19Labels(labels: Volume, source: string): Kits19Measures {
   const kidneys = kidneyPairFromComponents(labels, [1, 2], [1]);
-  return { source: path, kidneys, upperPoleMedialMm: upperPoleMedial(labels, kidneys) };
+  return { source, kidneys, upperPoleMedialMm: upperPoleMedial(labels, kidneys) };
 }
 
 /** Mean distance from the midline of each kidney's lower third minus its upper third (world z). */
