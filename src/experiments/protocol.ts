@@ -47,6 +47,11 @@ export interface ProtocolConfig {
    * the last improvement, keep the weights of the best score.
    */
   finetune: { maxSteps: number; learningRate: number; validateEvery: number; patience: number; minDelta: number };
+  /**
+   * Pretexts pretrained for every seed only to record what they achieve on held-out data
+   * (Pretext.evaluate), with no fine-tuned method (e.g. an ablation of how the pretext is posed).
+   */
+  pretrainOnly?: string[];
 }
 
 /** Rules for the shared settings; a paper adds its own. */
@@ -219,10 +224,11 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
   for (const seed of config.seeds) {
     const todo = config.budgets.flatMap((budget) => methods.filter((method) => !done.has(cellKey({ method: method.name, budget, seed }))).map((method) => ({ method, budget })));
     summary.cellsSkipped += config.budgets.length * methods.length - todo.length;
-    if (todo.length === 0) continue;
-    // Pretrain this seed's pretexts that a missing cell needs, once each.
+    const onlyMissing = (config.pretrainOnly ?? []).filter((name) => !stored.pretrains.has(pretrainKey({ pretext: name, seed })));
+    if (todo.length === 0 && onlyMissing.length === 0) continue;
+    // Pretrain this seed's pretexts that a missing cell needs, once each, and the evaluated-only ones not yet recorded.
     const pretrained = new Map<string, tf.LayersModel>();
-    for (const name of new Set(todo.map((t) => t.method.pretext).filter((p): p is string => p !== undefined))) {
+    for (const name of new Set([...todo.map((t) => t.method.pretext).filter((p): p is string => p !== undefined), ...onlyMissing])) {
       const pretext = paper.pretexts.find((p) => p.name === name);
       if (!pretext) throw new Error(`${paper.name}: a method starts from pretext '${name}', which the paper does not define (have ${paper.pretexts.map((p) => p.name).join(", ")})`);
       const file = pretrainFile(pretext as Pretext<never, never>, config, data, seed, options.workDir);

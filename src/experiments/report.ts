@@ -8,7 +8,7 @@ import * as path from "node:path";
 import type { Comparison } from "./comparisons.js";
 import { htmlToPng, plotlyPageHtml } from "./figures.js";
 import type { Method, ProtocolConfig } from "./protocol.js";
-import type { CellRecord, ResultRow } from "./results.js";
+import type { CellRecord, PretrainRecord, ResultRow } from "./results.js";
 
 /** One invocation of `reproduce` that computed cells. */
 export interface Invocation {
@@ -55,8 +55,21 @@ export interface ReportInput<C = ProtocolConfig, D = unknown> {
   data: D;
   rows: ResultRow[];
   cells: CellRecord[];
+  /** The pretraining runs the cells started from (and evaluated-only pretexts), from the store. */
+  pretrains: PretrainRecord[];
   runInfo: RunInfo;
   quick: boolean;
+}
+
+/** Writes files into a report folder and lists what it wrote (writeReport returns the list). */
+export function reportWriter(outDir: string): { write: (name: string, data: string | Buffer) => void; written: string[] } {
+  fs.mkdirSync(outDir, { recursive: true });
+  const written: string[] = [];
+  const write = (name: string, data: string | Buffer) => {
+    fs.writeFileSync(path.join(outDir, name), data);
+    written.push(name);
+  };
+  return { write, written };
 }
 
 /** Three decimals, "n/a" when undefined; with a sign; p values. */
@@ -78,10 +91,16 @@ export function provenanceLines(run: RunInfo): string[] {
   return lines;
 }
 
+/** The README's training section: its heading, the stopping rule, how each method trained, the cap. */
+export function trainingSection(cells: CellRecord[], c: ProtocolConfig, methods: readonly Method[], score = "mean Dice"): string[] {
+  const used = methods.filter((m) => c.methods.includes(m.name));
+  return ["## Training: the stopping rule and the curves", "", stoppingRuleText(c, score), "", ...trainingTable(cells, used), "", capNote(cells, c), ""];
+}
+
 /** The stopping rule in words, from the settings. */
-export function stoppingRuleText(c: ProtocolConfig): string {
+export function stoppingRuleText(c: ProtocolConfig, score = "mean Dice"): string {
   const f = c.finetune;
-  return `Fine-tuning (every method alike) runs Adam ${f.learningRate} for at most ${f.maxSteps} steps, scores mean Dice on ${c.validationSubjects} labelled validation subjects (fixed, disjoint from the labelled pool and the test set) every ${f.validateEvery} steps, stops when ${f.patience} validations in a row (${f.patience * f.validateEvery} steps) bring no gain of more than ${f.minDelta} over the last improvement, and keeps the weights of the best validation score. The test set is used only once, after training.`;
+  return `Fine-tuning (every method alike) runs Adam ${f.learningRate} for at most ${f.maxSteps} steps, scores ${score} on ${c.validationSubjects} labelled validation subjects (fixed, disjoint from the labelled pool and the test set) every ${f.validateEvery} steps, stops when ${f.patience} validations in a row (${f.patience * f.validateEvery} steps) bring no gain of more than ${f.minDelta} over the last improvement, and keeps the weights of the best validation score. The test set is used only once, after training.`;
 }
 
 /** A markdown table of the comparisons with the baseline. */

@@ -97,7 +97,7 @@ export async function reproduce(paperName: string, options: ReproduceOptions = {
       fs.writeFileSync(configFile, configText);
     },
   });
-  const { rows, cells } = store.load();
+  const { rows, cells, pretrains } = store.load();
   if (cells.size === 0) throw new Error(`${outDir}: no finished cells`);
   const finished = new Date();
   const previous = readRunInfo(runFile);
@@ -125,6 +125,6 @@ export async function reproduce(paperName: string, options: ReproduceOptions = {
   };
   fs.writeFileSync(runFile, JSON.stringify(runInfo, null, 2) + "\n");
   const command = ["anatomy-ssl reproduce", paper.name, options.quick ? "--quick" : "", options.dataDir ? `--data ${options.dataDir}` : "", ...overrides.map((o) => `--set ${o}`)].filter(Boolean).join(" ");
-  const files = paper.writeReport({ outDir, command, config, data, rows, cells: cellList, runInfo, quick: Boolean(options.quick) });
+  const files = paper.writeReport({ outDir, command, config, data, rows, cells: cellList, pretrains: [...pretrains.values()], runInfo, quick: Boolean(options.quick) });
   return { outDir, files: ["rows.jsonl", "config.json", "run.json", ...files], cellsRun: summary.cellsRun };
 }

@@ -46,20 +46,20 @@ export function summarizeCells(rows: ResultRow[]): CellSummary[] {
 const fmt = (s: Summary, digits: number) => (s.n === 0 ? "n/a" : `${s.mean.toFixed(digits)} ± ${Number.isFinite(s.sd) ? s.sd.toFixed(digits) : "–"}`);
 
 /**
- * A markdown table: one row per method x budget, columns = labels (Dice) and mean HD95/ASSD.
- * `methods` fixes the row order.
+ * A markdown table: one row per method x budget, columns = labels (Dice) and the HD95/ASSD of
+ * `distanceLabel` (default the mean over classes). `methods` fixes the row order.
  */
-export function markdownTable(summaries: CellSummary[], methods: string[], labels: string[]): string {
+export function markdownTable(summaries: CellSummary[], methods: string[], labels: string[], distanceLabel = "mean"): string {
   const find = (m: string, b: number, label: string, metric: ResultRow["metric"]) => summaries.find((s) => s.method === m && s.budget === b && s.label === label && s.metric === metric);
   const budgets = [...new Set(summaries.map((s) => s.budget))].sort((a, b) => a - b);
-  const header = ["labelled subjects", "method", ...labels.map((l) => `Dice ${l}`), "HD95 mean (mm)", "ASSD mean (mm)", "seeds"];
+  const header = ["labelled subjects", "method", ...labels.map((l) => `Dice ${l}`), `HD95 ${distanceLabel} (mm)`, `ASSD ${distanceLabel} (mm)`, "seeds"];
   const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
   for (const b of budgets) {
     for (const m of methods) {
       const dice = labels.map((l) => find(m, b, l, "dice"));
       if (dice.every((d) => !d)) continue;
-      const hd = find(m, b, "mean", "hd95");
-      const as = find(m, b, "mean", "assd");
+      const hd = find(m, b, distanceLabel, "hd95");
+      const as = find(m, b, distanceLabel, "assd");
       const cells = [String(b), m, ...dice.map((d) => (d ? fmt(d.summary, 3) : "")), hd ? fmt(hd.summary, 1) : "", as ? fmt(as.summary, 2) : "", String(dice[0]?.summary.n ?? "")];
       lines.push(`| ${cells.join(" | ")} |`);
     }

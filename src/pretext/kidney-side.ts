@@ -145,13 +145,13 @@ const evenly = (lo: number, hi: number, n: number) => Array.from({ length: n }, 
 
 /**
  * Sections of each half of one CT. `standardized` is the CT's windowed, z-scored values on its
- * grid (windowAndStandardize), `hu` the raw HU (for the landmarks), `kidneyMask` (label-crop
- * only) a label map on the same grid whose non-zero voxels are kidney (and tumour).
+ * grid (windowAndStandardize), `hu` the raw HU (for the landmarks, unless given), `kidneyMask`
+ * (label-crop only) a label map on the same grid whose non-zero voxels are kidney (and tumour).
  */
-export function kidneySections(hu: Volume, standardized: Float32Array, o: SectionOptions, kidneyMask?: Volume): Record<Side, Float32Array[]> {
+export function kidneySections(hu: Volume, standardized: Float32Array, o: SectionOptions, kidneyMask?: Volume, landmarks: BodyLandmarks = findBodyLandmarks(hu)): Record<Side, Float32Array[]> {
   const image: Volume = { ...hu, data: standardized };
-  const fill = Math.min(...standardized.subarray(0, Math.min(standardized.length, 4096)));
-  const landmarks = findBodyLandmarks(hu);
+  // Outside the scan: the lowest standardized value (air at the window's floor).
+  const fill = standardized.reduce((m, v) => Math.min(m, v), Infinity);
   const out: Record<Side, Float32Array[]> = { right: [], left: [] };
   for (const side of ["right", "left"] as const) {
     // RAS+: the patient's right is +x.

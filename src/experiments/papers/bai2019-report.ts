@@ -13,7 +13,7 @@ import * as path from "node:path";
 import type { Stack } from "../cardiac-stacks.js";
 import { compareWithBaseline, comparisonsCsv, type Comparison } from "../comparisons.js";
 import { ensurePlotlyAsset, htmlToPng, lineChartHtml, montagePng, type Tile } from "../figures.js";
-import { capNote, comparisonTable, f3, pFormat, provenanceLines, signed, stoppingRuleText, trainingTable, writeCurveFigures, type ReportInput } from "../report.js";
+import { comparisonTable, f3, pFormat, provenanceLines, signed, writeCurveFigures, type ReportInput, reportWriter, trainingSection } from "../report.js";
 import { markdownTable, perSeedCsv, summariesCsv, summarizeCells, type CellSummary } from "../tables.js";
 import type { Bai2019Data } from "./bai2019.js";
 import { BAI2019_METHODS, type Bai2019Config } from "./bai2019-config.js";
@@ -50,12 +50,7 @@ export function missedClasses(rows: ReportInput["rows"]): { method: string; budg
 
 export function writeBai2019Report(input: ReportInput<Bai2019Config, Bai2019Data>): string[] {
   const { outDir, config, rows } = input;
-  fs.mkdirSync(outDir, { recursive: true });
-  const written: string[] = [];
-  const write = (name: string, data: string | Buffer) => {
-    fs.writeFileSync(path.join(outDir, name), data);
-    written.push(name);
-  };
+  const { write, written } = reportWriter(outDir);
   const summaries = summarizeCells(rows);
   const comparisons = compareWithBaseline(rows, "scratch");
   const methods = BAI2019_METHODS.filter((m) => config.methods.includes(m.name));
@@ -157,10 +152,7 @@ function readme(input: ReportInput<Bai2019Config, Bai2019Data>, summaries: CellS
   lines.push("## Table (per seed: mean over test subjects and phases; then mean ± sd over seeds)", "");
   lines.push(fs.readFileSync(path.join(input.outDir, "table.md"), "utf8"));
   lines.push("Each seed's own means: per-seed.csv.", "");
-  lines.push("## Training: the stopping rule and the curves", "");
-  lines.push(stoppingRuleText(config), "");
-  lines.push(...trainingTable(input.cells, BAI2019_METHODS.filter((m) => config.methods.includes(m.name))), "");
-  lines.push(capNote(input.cells, config), "");
+  lines.push(...trainingSection(input.cells, config, BAI2019_METHODS));
   lines.push(pngProblem ? `Curves: curves-budget-N.html (interactive; no PNG: ${pngProblem}).` : `Curves (validation Dice solid, training loss dotted, one line per seed): ${budgets.map((b) => `[${b}](curves-budget-${b}.png)`).join(", ")} labelled subjects; interactive: curves-budget-N.html.`, "");
   for (const b of budgets) if (!pngProblem) lines.push(`![training curves, ${b} labelled](curves-budget-${b}.png)`);
   lines.push("", "## Figures", "");

@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { compareWithBaseline, comparisonsCsv, type Comparison } from "../comparisons.js";
 import { ensurePlotlyAsset, htmlToPng, lineChartHtml, montagePng, type Series, type Tile } from "../figures.js";
-import { capNote, comparisonTable, f3, provenanceLines, signed, stoppingRuleText, trainingTable, writeCurveFigures, type ReportInput } from "../report.js";
+import { comparisonTable, f3, provenanceLines, signed, writeCurveFigures, type ReportInput, reportWriter, trainingSection } from "../report.js";
 import { scoredAs, type ResultRow } from "../results.js";
 import { markdownTable, perSeedCsv, summariesCsv, summarizeCells, type CellSummary } from "../tables.js";
 import { missedClasses } from "./bai2019-report.js";
@@ -65,12 +65,7 @@ const diceOf = (s: CellSummary[], method: string, budget: number) => s.find((x) 
 
 export function writeZhang2024Report(input: ReportInput<Zhang2024Config, Zhang2024Data>): string[] {
   const { outDir, config } = input;
-  fs.mkdirSync(outDir, { recursive: true });
-  const written: string[] = [];
-  const write = (name: string, data: string | Buffer) => {
-    fs.writeFileSync(path.join(outDir, name), data);
-    written.push(name);
-  };
+  const { write, written } = reportWriter(outDir);
   const raw = scored(scoredAs(input.rows, undefined));
   const lcc = scored(scoredAs(input.rows, LCC));
   const methods = config.methods;
@@ -210,10 +205,7 @@ function readme(input: ReportInput<Zhang2024Config, Zhang2024Data>, lcc: Scored,
     const la = config.methods.filter((m) => viewOf(m) === "4CH" && m !== "4ch-scratch");
     lines.push(`The same initialisations (pretrained on SA slices only, as in the authors' code) fine-tuned on the 4CH images of the same labelled subjects (2 images per subject: ED, ES), validated and tested on the 4CH images of the same validation and test subjects. Does what the pretexts teach on SA transfer to another view? ${la.map((m) => claimLine(labelOf(m), cs, m, "4ch-scratch", budgets).line).join(" ")} The 4CH "3D" metrics are over one slice.`, "");
   }
-  lines.push("## Training: the stopping rule and the curves", "");
-  lines.push(stoppingRuleText(config), "");
-  lines.push(...trainingTable(input.cells, ZHANG2024_METHODS.filter((m) => config.methods.includes(m.name))), "");
-  lines.push(capNote(input.cells, config), "");
+  lines.push(...trainingSection(input.cells, config, ZHANG2024_METHODS));
   lines.push(pngProblem ? `Curves: curves-budget-N.html (interactive; no PNG: ${pngProblem}).` : `Curves (validation Dice solid, training loss dotted, one line per seed): ${budgets.map((x) => `[${x}](curves-budget-${x}.png)`).join(", ")} labelled subjects; interactive: curves-budget-N.html.`, "");
   lines.push("## Figures", "");
   lines.push(pngProblem ? `- dice-vs-budget.html (interactive). No PNG: ${pngProblem}.` : "- ![Dice vs budget](dice-vs-budget.png) (interactive: dice-vs-budget.html; error bars: 95% t-CI over seeds; largest component kept)");
