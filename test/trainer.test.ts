@@ -123,6 +123,19 @@ test("early stopping with minDelta: gains smaller than minDelta do not reset the
   assert.deepEqual(await weightsOf(model), snapshot());
 });
 
+test("early stopping waits for minSteps: a chance peak at the first validation does not end the run", async () => {
+  const model = tinyNet(4);
+  // A peak at step 5, a dip, then learning takes off at step 35.
+  const scores = [0.3, 0.1, 0.05, 0.02, 0.01, 0.01, 0.5, 0.8, 0.8, 0.8, 0.8, 0.8];
+  const plain = await train(scriptedValidation(model, scores, 0.3).spec, { steps: 60, learningRate: 0.05, seed: 1, validateEvery: 5, patience: 4 });
+  assert.deepEqual([plain.stepsRun, plain.bestStep], [25, 5], "without minSteps the dip ends it");
+  const model2 = tinyNet(4);
+  const waited = await train(scriptedValidation(model2, scores, 0.8).spec, { steps: 60, learningRate: 0.05, seed: 1, validateEvery: 5, patience: 4, minSteps: 30 });
+  // Validations up to step 30 do not count; the gains at 35 and 40 reset the patience, which
+  // then runs out four validations later, at 60.
+  assert.deepEqual([waited.bestStep, waited.stepsRun], [40, 60]);
+});
+
 test("learning-rate schedules", () => {
   const o = { baseLr: 1e-3, totalSteps: 100 };
   assert.equal(learningRateAt(50, { ...o, schedule: "constant" }), 1e-3);

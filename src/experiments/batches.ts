@@ -32,6 +32,7 @@ export function sampleBatch<K extends TargetKind>(
   rng: Random,
   augment: AugmentOptions,
   continuous: ContinuousTargets = {},
+  draw: SliceDraw = uniformSlices(stacks),
 ): { x: tf.Tensor4D; heatmaps?: tf.Tensor4D; locations?: tf.Tensor1D } & Record<K, tf.Tensor3D> {
   if (stacks.length === 0) throw new Error(`no stacks to draw a ${targets.join("+")} batch from`);
   const size = stacks[0].size;
@@ -42,8 +43,9 @@ export function sampleBatch<K extends TargetKind>(
   const hs = new Float32Array(batch * area * channels);
   const ls = new Float32Array(continuous.locations ? batch : 0);
   for (let b = 0; b < batch; b++) {
-    const stack = stacks[rng.int(0, stacks.length - 1)];
-    const k = rng.int(0, stack.slices - 1);
+    const drawn = draw(rng);
+    const stack = stacks[drawn.stack];
+    const k = drawn.k;
     const maps = targets.map((t) => {
       const m = stack[t];
       if (!m) throw new Error(`subject ${stack.subject} ${stack.phase} has no ${t}`);
@@ -70,4 +72,31 @@ export function sampleBatch<K extends TargetKind>(
     (out as Record<string, tf.Tensor>)[t] = tf.tensor3d(ys[i], [batch, size, size], "int32");
   });
   return out;
+}
+
+/** Which slice a batch item comes from: a stack index and a slice, drawn with the batch's rng. */
+export type SliceDraw = (rng: Random) => { stack: number; k: number };
+
+/** A random stack, then a random slice of it (the default). */
+export function uniformSlices(stacks: readonly SliceStack[]): SliceDraw {
+  return (rng) => {
+    const stack = rng.int(0, stacks.length - 1);
+    return { stack, k: rng.int(0, stacks[stack].slices - 1) };
+  };
+}
+
+/**
+ * nnU-Net's foreground oversampling: with probability `fraction` the item is a random slice that
+ * holds some foreground label, otherwise a uniform draw. Small structures (a kidney is a few
+ * percent of an abdominal slice, and absent from most slices) are otherwise rarely seen.
+ */
+export function foregroundOversampling(stacks: readonly SliceStack[], fraction: number): SliceDraw {
+  const withForeground: { stack: number; k: number }[] = [];
+  stacks.forEach((st, stack) => {
+    const area = st.size * st.size;
+    if (!st.labels) throw new Error(`subject ${st.subject} ${st.phase}: foreground oversampling needs labels`);
+    for (let k = 0; k < st.slices; k++) if (st.labels.subarray(k * area, (k + 1) * area).some((v) => v > 0)) withForeground.push({ stack, k });
+  });
+  const uniform = uniformSlices(stacks);
+  return (rng) => (withForeground.length > 0 && rng.next() < fraction ? withForeground[rng.int(0, withForeground.length - 1)] : uniform(rng));
 }

@@ -46,7 +46,7 @@ export interface ProtocolConfig {
    * steps, stop after `patience` validations without a gain of more than `minDelta` (Dice) over
    * the last improvement, keep the weights of the best score.
    */
-  finetune: { maxSteps: number; learningRate: number; validateEvery: number; patience: number; minDelta: number };
+  finetune: { maxSteps: number; learningRate: number; validateEvery: number; patience: number; minDelta: number; minSteps?: number };
   /**
    * Pretexts pretrained for every seed only to record what they achieve on held-out data
    * (Pretext.evaluate), with no fine-tuned method (e.g. an ablation of how the pretext is posed).
@@ -70,6 +70,7 @@ export const PROTOCOL_RULES: Rules = {
   "finetune.validateEvery": rule.int(1),
   "finetune.patience": rule.int(1),
   "finetune.minDelta": rule.range(0, 1),
+  "finetune.minSteps": rule.int(0),
 };
 
 export const protocolChecks = [
@@ -260,7 +261,7 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
       const cellStarted = performance.now();
       const labelled = drawLabelled(data.pool, budget, seed);
       const f = config.finetune;
-      const trainOptions: TrainOptions = { steps: f.maxSteps, learningRate: f.learningRate, validateEvery: f.validateEvery, patience: f.patience, minDelta: f.minDelta, seed: 7919 * seed + budget, label: `${method.name} budget ${budget} seed ${seed}` };
+      const trainOptions: TrainOptions = { steps: f.maxSteps, learningRate: f.learningRate, validateEvery: f.validateEvery, patience: f.patience, minDelta: f.minDelta, minSteps: f.minSteps, seed: 7919 * seed + budget, label: `${method.name} budget ${budget} seed ${seed}` };
       const out = await paper.runCell({ config, data, method, budget, seed, labelled, pretrained: method.pretext ? pretrained.get(method.pretext) : undefined, trainOptions });
       // The stopping rule is the protocol's, not the paper's choice: a cell must have validated.
       if (out.train.validations.length === 0) throw new Error(`${paper.name}: cell ${method.name} budget ${budget} seed ${seed} trained without validation; runCell must pass a validate function to train()`);

@@ -100,7 +100,7 @@ export function trainingSection(cells: CellRecord[], c: ProtocolConfig, methods:
 /** The stopping rule in words, from the settings. */
 export function stoppingRuleText(c: ProtocolConfig, score = "mean Dice"): string {
   const f = c.finetune;
-  return `Fine-tuning (every method alike) runs Adam ${f.learningRate} for at most ${f.maxSteps} steps, scores ${score} on ${c.validationSubjects} labelled validation subjects (fixed, disjoint from the labelled pool and the test set) every ${f.validateEvery} steps, stops when ${f.patience} validations in a row (${f.patience * f.validateEvery} steps) bring no gain of more than ${f.minDelta} over the last improvement, and keeps the weights of the best validation score. The test set is used only once, after training.`;
+  return `Fine-tuning (every method alike) runs Adam ${f.learningRate} for at most ${f.maxSteps} steps, scores ${score} on ${c.validationSubjects} labelled validation subjects (fixed, disjoint from the labelled pool and the test set) every ${f.validateEvery} steps, stops when ${f.patience} validations in a row (${f.patience * f.validateEvery} steps) bring no gain of more than ${f.minDelta} over the last improvement${f.minSteps ? ` (validations up to step ${f.minSteps} do not count)` : ""}, and keeps the weights of the best validation score. The test set is used only once, after training.`;
 }
 
 /** A markdown table of the comparisons with the baseline. */

@@ -44,6 +44,12 @@ export interface TrainOptions {
    * score are kept either way. Default 0.
    */
   minDelta?: number;
+  /**
+   * Validations up to this step do not count against the patience (so no early stop before
+   * minSteps + patience validations): small structures (a kidney in an abdominal slice) are first
+   * learned as background, and an early chance peak would otherwise end the run. Default 0.
+   */
+  minSteps?: number;
   /** Checkpoint file for resume; written every `checkpointEvery` steps and removed at the end. */
   checkpointFile?: string;
   checkpointEvery?: number;
@@ -143,7 +149,7 @@ export async function train(spec: TrainSpec, options: TrainOptions): Promise<Tra
       if (score > reference + (options.minDelta ?? 0)) {
         reference = score;
         sinceBest = 0;
-      } else if (options.patience !== undefined && ++sinceBest >= options.patience) {
+      } else if (options.patience !== undefined && step > (options.minSteps ?? 0) && ++sinceBest >= options.patience) {
         stoppedEarly = true;
         break;
       }

@@ -26,7 +26,7 @@ import { segmentationLoss } from "../../train/losses.js";
 import { Progress } from "../../train/progress.js";
 import { train } from "../../train/trainer.js";
 import { NO_AUGMENT } from "../../transforms/augment.js";
-import { sampleBatch } from "../batches.js";
+import { foregroundOversampling, sampleBatch } from "../batches.js";
 import { prepareCtStack } from "../ct-stacks.js";
 import type { CellInput, CellOutput, Paper, Pretext, ProtocolData } from "../protocol.js";
 import { predictStack, scoreStack } from "../segmentation-eval.js";
@@ -156,11 +156,12 @@ async function runCell({ config, data, budget, seed, labelled, pretrained, train
   // One siamese branch becomes the encoder; the decoder starts from its initialisation.
   if (pretrained) transferWeights(pretrained, model, "encoder");
   const stacks = labelled.flatMap((s) => s.items as SliceStack[]);
+  const draw = foregroundOversampling(stacks, config.foregroundFraction);
   const result = await train(
     {
       model,
       validate: async () => meanKidneyDice(model, data.validation),
-      sample: (rng) => sampleBatch(stacks, ["labels"], config.batch, rng, NO_AUGMENT),
+      sample: (rng) => sampleBatch(stacks, ["labels"], config.batch, rng, NO_AUGMENT, {}, draw),
       loss: (b) => segmentationLoss("ce+dice", model.apply(b.x, { training: true }) as tf.Tensor4D, b.labels as tf.Tensor3D),
     },
     trainOptions,
