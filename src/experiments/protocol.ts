@@ -70,7 +70,6 @@ export const PROTOCOL_RULES: Rules = {
   "finetune.validateEvery": rule.int(1),
   "finetune.patience": rule.int(1),
   "finetune.minDelta": rule.range(0, 1),
-  "finetune.minSteps": rule.int(0),
 };
 
 export const protocolChecks = [

@@ -135,6 +135,8 @@ export const KIDNEY_RULES: Rules = {
   heldOutPairs: rule.int(1),
   convergenceFraction: rule.range(0, 1),
   foregroundFraction: rule.range(0, 1),
+  // Optional in the shared protocol (absent: 0); this paper always sets it.
+  "finetune.minSteps": rule.int(0),
   methods: rule.subsetOf(KIDNEY_METHODS.map((m) => m.name)),
   pretrainOnly: rule.subsetOf(Object.keys(KIDNEY_PRETEXTS)),
 };
