@@ -21,7 +21,7 @@ export interface CtGrid {
 }
 
 /** The ROI stack of one CT (and its labels, nearest neighbour). */
-export function prepareCtStack(subject: string, hu: Volume, labels: Volume<Uint8Array> | undefined, g: CtGrid, landmarks: BodyLandmarks = findBodyLandmarks(hu)): SliceStack {
+export function prepareCtStack(subject: string, hu: Volume, labels: Volume<Uint8Array> | undefined, g: CtGrid, landmarks: BodyLandmarks = findBodyLandmarks(hu), standardizedHu: Float32Array = windowAndStandardize(hu.data)): SliceStack {
   const A = hu.affine;
   if ([A[0][2], A[1][2], A[2][0], A[2][1]].some((v) => Math.abs(v) > 1e-6)) throw new Error(`${hu.source ?? subject}: not an axial CT (its affine tilts the slices); the kidney protocol needs axial slices`);
   const step = Math.max(1, Math.round(g.sliceMm / Math.abs(A[2][2])));
@@ -36,7 +36,7 @@ export function prepareCtStack(subject: string, hu: Volume, labels: Volume<Uint8
     [0, 0, 0, 1],
   ];
   const grid = { shape: [g.size, g.size, nz], affine };
-  const standardized: Volume = { ...hu, data: windowAndStandardize(hu.data) };
+  const standardized: Volume = { ...hu, data: standardizedHu };
   // Outside the scan: the window's floor (air), the lowest standardized value.
   const floor = (standardized.data as Float32Array).reduce((m, v) => Math.min(m, v), Infinity);
   const image = reslice(standardized, grid, "linear", floor);

@@ -61,6 +61,20 @@ export interface ReportInput<C = ProtocolConfig, D = unknown> {
   quick: boolean;
 }
 
+export interface Verdict {
+  holds: boolean;
+  text: string;
+}
+
+/** "Reproduces" only when the 95% CI of the gain lies above 0. */
+export function verdictOf(c: Comparison | undefined): Verdict {
+  if (!c) return { holds: false, text: "not run" };
+  const ci = `${signed(c.meanGain)} [${signed(c.ciLow)}, ${signed(c.ciHigh)}]`;
+  if (c.ciLow > 0) return { holds: true, text: `yes, ${ci}` };
+  if (c.ciHigh < 0) return { holds: false, text: `NO, worse: ${ci}` };
+  return { holds: false, text: `no (CI includes 0): ${ci}` };
+}
+
 /** Writes files into a report folder and lists what it wrote (writeReport returns the list). */
 export function reportWriter(outDir: string): { write: (name: string, data: string | Buffer) => void; written: string[] } {
   fs.mkdirSync(outDir, { recursive: true });

@@ -17,7 +17,7 @@ import { compareAbdomenWithRealSamples } from "../abdomen-realism.js";
 import { compareWithBaseline, comparisonsCsv, type Comparison } from "../comparisons.js";
 import { convergenceComparison, type ConvergenceRow } from "../convergence.js";
 import { ensurePlotlyAsset, htmlToPng, lineChartHtml } from "../figures.js";
-import { comparisonTable, f3, provenanceLines, signed, writeCurveFigures, type ReportInput, reportWriter, trainingSection } from "../report.js";
+import { comparisonTable, f3, provenanceLines, writeCurveFigures, type ReportInput, reportWriter, trainingSection, verdictOf } from "../report.js";
 import type { PretrainRecord } from "../results.js";
 import { markdownTable, perSeedCsv, summariesCsv, summarizeCells, type CellSummary } from "../tables.js";
 import type { KidneyData } from "./kidney.js";
@@ -83,12 +83,6 @@ function pretextsCsv(records: PretrainRecord[]): string {
   return lines.join("\n") + "\n";
 }
 
-function verdict(c: Comparison | undefined): string {
-  if (!c) return "not run";
-  const ci = `${signed(c.meanGain)} [${signed(c.ciLow)}, ${signed(c.ciHigh)}]`;
-  return c.ciLow > 0 ? `yes, ${ci}` : c.ciHigh < 0 ? `NO, worse: ${ci}` : `no (CI includes 0): ${ci}`;
-}
-
 function readme(input: ReportInput<KidneyConfig, KidneyData>, summaries: CellSummary[], comparisons: Comparison[], convergence: ConvergenceRow[], pngProblem?: string): string {
   const { config, quick } = input;
   const budgets = [...new Set(summaries.map((s) => s.budget))].sort((a, b) => a - b);
@@ -99,7 +93,7 @@ function readme(input: ReportInput<KidneyConfig, KidneyData>, summaries: CellSum
   lines.push("## The claims and what we found", "");
   lines.push("The paper (abstract, confirmed; no number is confirmed, so none is quoted): a siamese network pretrained to tell whether two kidney sections come from the same side of the body, used as the encoder of a segmentation network, gives better Dice and faster convergence than the same network from scratch, with no extra data, annotations or augmentation. Its public code crops the sections with the ground-truth kidney mask, so that version uses annotations: we run it as an upper bound beside a label-free version.", "");
   lines.push(`How we test it: kidney Dice (kidney + tumour against background, as KiTS19 scores "kidney") per test case; each method's gain over scratch is the mean over seeds and test cases of the per-case difference, with a 95% CI from a two-level bootstrap over the ${config.seeds.length} seeds (each with its own pretraining) and the ${config.testSubjects} test cases. A claim holds at a budget when the CI lies above 0.`, "");
-  for (const m of ssl) lines.push(`**Claim 1 — better Dice, ${labelOf(m)}:** ${budgets.map((b) => `${b} labelled: ${verdict(comparisons.find((c) => c.method === m && c.budget === b))}`).join("; ")}.`, "");
+  for (const m of ssl) lines.push(`**Claim 1 — better Dice, ${labelOf(m)}:** ${budgets.map((b) => `${b} labelled: ${verdictOf(comparisons.find((c) => c.method === m && c.budget === b)).text}`).join("; ")}.`, "");
   lines.push(`**Claim 2 — faster convergence.** For each budget and seed, the threshold is ${config.convergenceFraction} × scratch's best validation Dice in that run; steps to reach it are the first validation (every ${config.finetune.validateEvery} steps) at or above it. Steps saved = scratch's steps − the method's, mean over seeds with a 95% t-CI (n = seeds); it holds when the CI lies above 0. A run that never reaches the threshold counts its last step (marked *).`, "");
   lines.push("| labelled | method | scratch steps (per seed) | method steps (per seed) | steps saved, mean [95% CI] | holds |", "|---|---|---|---|---|---|");
   for (const r of convergence) {

@@ -76,12 +76,12 @@ export async function loadKidneyData(config: KidneyConfig, dataDir?: string): Pr
     const c = await dataset.loadCase(id, { image: true, labels: true });
     const hu = c.image as Volume;
     const landmarks = findBodyLandmarks(hu);
+    const standardized = windowAndStandardize(hu.data);
     if (role !== "unlabelled") {
-      const stack = prepareCtStack(id, hu, c.labels, config.grid, landmarks);
+      const stack = prepareCtStack(id, hu, c.labels, config.grid, landmarks, standardized);
       if (role === "pool") data.pool.push({ id, items: [stack] });
       else data[role].push(stack);
     }
-    const standardized = windowAndStandardize(hu.data);
     for (const name of names) {
       const v = KIDNEY_PRETEXTS[name];
       const s = config.sections;

@@ -16,7 +16,7 @@ import * as path from "node:path";
 import { compareWithBaseline, comparisonsCsv, type Comparison } from "../comparisons.js";
 import { compareWithOtherStore } from "../cross-check.js";
 import { ensurePlotlyAsset, htmlToPng, lineChartHtml, montagePng, type Series, type Tile } from "../figures.js";
-import { comparisonTable, f3, provenanceLines, signed, writeCurveFigures, type ReportInput, reportWriter, trainingSection } from "../report.js";
+import { comparisonTable, f3, provenanceLines, signed, writeCurveFigures, type ReportInput, reportWriter, trainingSection, verdictOf } from "../report.js";
 import { scoredAs, type ResultRow } from "../results.js";
 import { markdownTable, perSeedCsv, summariesCsv, summarizeCells, type CellSummary } from "../tables.js";
 import { missedClasses } from "./bai2019-report.js";
@@ -27,20 +27,6 @@ const LABELS = ["LV", "MYO", "RV", "mean"];
 const LCC = "largest-component" as const;
 const labelOf = (m: string) => ZHANG2024_METHODS.find((x) => x.name === m)?.label ?? m;
 const viewOf = (m: string) => ZHANG2024_METHODS.find((x) => x.name === m)?.view ?? "SA";
-
-export interface Verdict {
-  holds: boolean;
-  text: string;
-}
-
-/** "Reproduces" only when the 95% CI of the gain lies above 0. */
-export function verdictOf(c: Comparison | undefined): Verdict {
-  if (!c) return { holds: false, text: "not run" };
-  const ci = `${signed(c.meanGain)} [${signed(c.ciLow)}, ${signed(c.ciHigh)}]`;
-  if (c.ciLow > 0) return { holds: true, text: `yes, ${ci}` };
-  if (c.ciHigh < 0) return { holds: false, text: `NO, worse: ${ci}` };
-  return { holds: false, text: `no (CI includes 0): ${ci}` };
-}
 
 interface Scored {
   rows: ResultRow[];
@@ -187,9 +173,8 @@ function readme(input: ReportInput<Zhang2024Config, Zhang2024Data>, lcc: Scored,
   lines.push(`Sanity check: scratch mean Dice by budget ${scratchCurve.map((x) => `${x.b}: ${f3(x.s!.mean)} [${f3(x.s!.ciLow)}, ${f3(x.s!.ciHigh)}]`).join(", ")} — ${falls.length === 0 ? "it rises with the label budget" : `its mean FALLS from ${falls.join(", ")}: a failed scratch run (below) pulls it down, and every gain at that budget inherits it`}.`, "");
   if (missed.length > 0) lines.push(`**Runs that never found a structure** (Dice < 0.1 on most test images, raw output): ${missed.map((m) => `${labelOf(m.method)} at ${m.budget}, seed ${m.seed}: ${m.label} (${m.images}/${m.of} images)`).join("; ")}. They stay in the statistics.`, "");
   if (failed.length > 0) {
-    const again = robust;
     const atBudgets = [...new Set(failed.map((m) => m.budget))].sort((x, y) => x - y);
-    lines.push(`**Sensitivity (post hoc): without the seeds in which scratch never found a structure** (${failed.map((m) => `budget ${m.budget} seed ${m.seed}`).join(", ")}), the gains over scratch at ${atBudgets.join(", ")} labelled subject(s) are ${atBudgets.map((b) => again.filter((c) => c.budget === b).map((c) => `${labelOf(c.method)} ${signed(c.meanGain)} [${signed(c.ciLow)}, ${signed(c.ciHigh)}]`).join("; ")).join(" | ")} (${again.find((c) => c.budget === atBudgets[0])?.seeds ?? 0} seeds). A verdict that holds only with the failed scratch run in it says more about that run than about the pretext.`, "");
+    lines.push(`**Sensitivity (post hoc): without the seeds in which scratch never found a structure** (${failed.map((m) => `budget ${m.budget} seed ${m.seed}`).join(", ")}), the gains over scratch at ${atBudgets.join(", ")} labelled subject(s) are ${atBudgets.map((b) => robust.filter((c) => c.budget === b).map((c) => `${labelOf(c.method)} ${signed(c.meanGain)} [${signed(c.ciLow)}, ${signed(c.ciHigh)}]`).join("; ")).join(" | ")} (${robust.find((c) => c.budget === atBudgets[0])?.seeds ?? 0} seeds). A verdict that holds only with the failed scratch run in it says more about that run than about the pretext.`, "");
   }
   lines.push("Each CI is valid on its own; with several methods and budgets, one in twenty CIs may miss by chance, so a claim resting on one budget is weak evidence. Absolute Dice values are not comparable with the paper's: synthetic phantoms, 64×64 images, a small U-Net.", "");
 
