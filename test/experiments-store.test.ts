@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { applyOverrides } from "../src/experiments/config.js";
 import { ResultsStore, type CellRecord, type ResultRow } from "../src/experiments/results.js";
-import { missedClasses } from "../src/experiments/papers/bai2019-report.js";
+import { missedClasses } from "../src/experiments/report.js";
 import { markdownTable, perSeedCsv, summarizeCells } from "../src/experiments/tables.js";
 
 const tmpFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "anatomy-ssl-store-")), "rows.jsonl");

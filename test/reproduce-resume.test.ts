@@ -21,14 +21,15 @@ function runToEnd(out: string, cache: string, extra: string[] = []) {
   return spawnSync(process.execPath, [cli, "reproduce", "bai2019", "--quick", "--out", out, ...TINY, ...extra], { env: env(cache), encoding: "utf8", timeout: 300_000 });
 }
 
-/** Start a run and SIGKILL it as soon as the store holds one complete cell. */
+/** Start a run and SIGKILL it as soon as the store holds one complete cell and run.json records it. */
 async function runAndKillAfterFirstCell(out: string, cache: string): Promise<void> {
   const child = spawn(process.execPath, [cli, "reproduce", "bai2019", "--quick", "--out", out, ...TINY], { env: env(cache), stdio: "ignore" });
   const store = path.join(out, "rows.jsonl");
+  const runFile = path.join(out, "run.json");
   await new Promise<void>((resolve, reject) => {
     const timer = setInterval(() => {
       const cells = fs.existsSync(store) ? (fs.readFileSync(store, "utf8").match(/"type":"cell"/g) ?? []).length : 0;
-      if (cells >= 1) {
+      if (cells >= 1 && fs.existsSync(runFile)) {
         clearInterval(timer);
         child.kill("SIGKILL");
       }
@@ -54,8 +55,17 @@ test("reproduce: an interrupted run resumes to the same table as an uninterrupte
   const resumed = runToEnd(out, path.join(root, "cache-b"));
   assert.equal(resumed.status, 0, resumed.stderr);
   const run = JSON.parse(fs.readFileSync(path.join(out, "run.json"), "utf8"));
-  assert.equal(run.invocations.length, 1, "the killed run wrote no run.json");
-  assert.equal(run.invocations[0].cellsSkipped, cellsBefore);
+  // The killed invocation stays recorded (to its last cell that run.json saw) and is marked.
+  assert.equal(run.invocations.length, 2);
+  const [killed, last] = run.invocations;
+  assert.equal(killed.interrupted, true);
+  assert.ok(killed.cellsRun >= 1 && killed.cellsRun <= cellsBefore, `${killed.cellsRun} cells recorded of ${cellsBefore} stored`);
+  assert.ok(killed.wallSeconds > 0 && killed.finished <= last.started);
+  assert.equal(last.interrupted, undefined);
+  assert.equal(last.cellsSkipped, cellsBefore);
+  assert.equal(last.cellsRun, 8 - cellsBefore);
+  assert.equal(run.wallSeconds, killed.wallSeconds + last.wallSeconds);
+  assert.match(fs.readFileSync(path.join(out, "README.md"), "utf8"), /over 2 invocations \(resumed\) \(1 of them interrupted; each counts to its last stored cell\)/);
   for (const file of ["table.md", "summary.csv", "comparisons.csv"]) {
     assert.equal(fs.readFileSync(path.join(out, file), "utf8"), fs.readFileSync(path.join(root, "whole", file), "utf8"), file);
   }

@@ -44,8 +44,10 @@ export function lineChartHtml(title: string, series: Series[], axes: { x: string
     xaxis: { title: { text: axes.x }, type: axes.logX ? "log" : "linear", tickvals: axes.logX ? [...new Set(series.flatMap((s) => s.x))] : undefined },
     yaxis: { title: { text: axes.y } },
     width: 900,
-    height: 560,
-    margin: { t: 70 },
+    height: 600,
+    margin: { t: 70, b: 130 },
+    // Below the plot: long method names beside it would squeeze the axes.
+    legend: { orientation: "h", x: 0, y: -0.2, yanchor: "top" },
   };
   return plotlyPageHtml(title, traces, layout, plotlySrc);
 }
@@ -66,7 +68,7 @@ export function chromiumPath(): string | undefined {
  * Screenshot an HTML file to PNG with headless Chromium. Returns a reason string when it could
  * not (no browser, or the browser failed), so callers can say why a PNG is missing.
  */
-export function htmlToPng(htmlFile: string, pngFile: string, width = 920, height = 580): string | undefined {
+export function htmlToPng(htmlFile: string, pngFile: string, width = 920, height = 620): string | undefined {
   const chromium = chromiumPath();
   if (!chromium) return "no Chromium found (apt-get install chromium, or set ANATOMY_SSL_CHROMIUM)";
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "anatomy-ssl-chromium-"));

@@ -209,7 +209,15 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
   paper: Paper<C, D>,
   config: C,
   store: ResultsStore,
-  options: { dataDir?: string; workDir: string; fresh?: boolean; beforeFirstCell?: () => void; data?: D },
+  options: {
+    dataDir?: string;
+    workDir: string;
+    fresh?: boolean;
+    beforeFirstCell?: () => void;
+    /** After each stored cell, with the counts so far: lets the caller record a run that may be killed. */
+    afterCell?: (soFar: RunSummary, computedOn: ComputedOn, data: D) => void;
+    data?: D;
+  },
 ): Promise<{ data: D; summary: RunSummary; computedOn: ComputedOn }> {
   const started = performance.now();
   const backend = await initBackend();
@@ -285,6 +293,7 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
       store.appendCell(record, out.rows.map((r) => ({ paper: paper.name, method: method.name, budget, seed, ...r })));
       out.model.dispose();
       summary.cellsRun++;
+      options.afterCell?.({ ...summary, seconds: (performance.now() - started) / 1000 }, computedOn, data);
     }
     for (const m of pretrained.values()) m.dispose();
   }

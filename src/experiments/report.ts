@@ -23,6 +23,8 @@ export interface Invocation {
   pretrainRuns: number;
   pretrainCached: number;
   pretrainSeconds: number;
+  /** Set while the invocation runs; left set when it was killed: `finished` is then its last stored cell. */
+  interrupted?: boolean;
 }
 
 /** An invocation that computed nothing and only rewrote the report. */
@@ -45,7 +47,7 @@ export interface RunInfo {
   regenerated: Regeneration[];
   packages: Record<string, string>;
   config: unknown;
-  cellSeconds: { method: string; budget: number; seed: number; seconds: number; steps: number; bestStep?: number }[];
+  cellSeconds: { method: string; budget: number; seed: number; seconds: number; steps: number; bestStep?: number; finishedAt?: string }[];
 }
 
 export interface ReportInput<C = ProtocolConfig, D = unknown> {
@@ -75,6 +77,36 @@ export function verdictOf(c: Comparison | undefined): Verdict {
   return { holds: false, text: `no (CI includes 0): ${ci}` };
 }
 
+/**
+ * Cells that never found a class: its Dice is below 0.1 on most test images. With few labels a
+ * run can settle where one structure is never predicted (e.g. the LV blood pool left as
+ * background); such runs stay in the statistics, but the README names them.
+ */
+export function missedClasses(rows: ResultRow[]): { method: string; budget: number; seed: number; label: string; images: number; of: number }[] {
+  const byCell = new Map<string, number[]>();
+  for (const r of rows) {
+    if (r.metric !== "dice" || r.label === "mean") continue;
+    const k = `${r.method}|${r.budget}|${r.seed}|${r.label}`;
+    (byCell.get(k) ?? byCell.set(k, []).get(k)!).push(r.value);
+  }
+  const out: ReturnType<typeof missedClasses> = [];
+  for (const [k, dice] of byCell) {
+    const missed = dice.filter((d) => d < 0.1).length;
+    if (missed > dice.length / 2) {
+      const [method, budget, seed, label] = k.split("|");
+      out.push({ method, budget: Number(budget), seed: Number(seed), label, images: missed, of: dice.length });
+    }
+  }
+  return out.sort((a, b) => a.budget - b.budget || a.method.localeCompare(b.method) || a.seed - b.seed);
+}
+
+/** A claim's verdict over budgets, from whether it holds at each. */
+export function claimSummary(holds: boolean[], budgets: number[]): string {
+  if (holds.every(Boolean)) return "**reproduces at every budget**";
+  if (holds.some(Boolean)) return `**reproduces only at ${budgets.filter((_, i) => holds[i]).join(", ")} labelled subject(s)**`;
+  return "**does NOT reproduce at any budget**";
+}
+
 /** Writes files into a report folder and lists what it wrote (writeReport returns the list). */
 export function reportWriter(outDir: string): { write: (name: string, data: string | Buffer) => void; written: string[] } {
   fs.mkdirSync(outDir, { recursive: true });
@@ -99,7 +131,18 @@ export function provenanceLines(run: RunInfo): string[] {
   else {
     const machines = [...new Set(inv.map((i) => `${i.machine}, backend ${i.backend}`))];
     const commits = [...new Set(inv.map((i) => i.gitCommit))];
-    lines.push(`- Computed: ${(run.wallSeconds / 60).toFixed(1)} min wall time${inv.length > 1 ? ` over ${inv.length} invocations (resumed)` : ""}, ${inv[0].started.slice(0, 16).replace("T", " ")} to ${inv[inv.length - 1].finished.slice(0, 16).replace("T", " ")} UTC, on ${machines.join("; ")}; code ${commits.join(", ")}. Each cell records where it was computed (rows.jsonl, \`computedOn\`); details in run.json.`);
+    const killed = inv.filter((i) => i.interrupted).length;
+    const killedNote = killed > 0 ? ` (${killed} of them interrupted; each counts to its last stored cell)` : "";
+    lines.push(`- Computed: ${(run.wallSeconds / 60).toFixed(1)} min wall time${inv.length > 1 ? ` over ${inv.length} invocations (resumed)${killedNote}` : killedNote}, ${inv[0].started.slice(0, 16).replace("T", " ")} to ${inv[inv.length - 1].finished.slice(0, 16).replace("T", " ")} UTC, on ${machines.join("; ")}; code ${commits.join(", ")}. Each cell records where it was computed (rows.jsonl, \`computedOn\`); details in run.json.`);
+  }
+  // Cells that no recorded invocation computed (a run killed before invocations were recorded
+  // cell by cell): their own times are known, the run's wall time is not.
+  const unrecorded = run.cellSeconds.length - inv.reduce((n, i) => n + i.cellsRun, 0);
+  if (unrecorded > 0) {
+    const covered = (at: string | undefined) => at !== undefined && inv.some((i) => i.started <= at && at <= i.finished);
+    const orphans = run.cellSeconds.filter((c) => c.finishedAt !== undefined && !covered(c.finishedAt));
+    const known = orphans.length === unrecorded ? `; their fine-tuning and scoring took ${(orphans.reduce((t, c) => t + c.seconds, 0) / 60).toFixed(1)} min (cell times; pretraining not included), not counted above` : "";
+    lines.push(`- ${unrecorded} of ${run.cellSeconds.length} cells were computed by invocations that left no record in run.json (killed before the run was recorded cell by cell)${known}.`);
   }
   for (const r of run.regenerated) lines.push(`- Report regenerated from the stored cells (nothing recomputed) on ${r.at.slice(0, 16).replace("T", " ")} UTC with code ${r.gitCommit}, on ${r.machine}.`);
   return lines;
@@ -193,15 +236,15 @@ export function writeCurveFigures(outDir: string, cells: CellRecord[], methods: 
       yaxis: { title: { text: "validation mean Dice (solid)" }, range: [0, 1] },
       yaxis2: { title: { text: "training loss (dotted)" }, overlaying: "y", side: "right", type: "log" },
       width: 900,
-      height: 520,
-      margin: { t: 70 },
-      legend: { x: 1.08 },
+      height: 580,
+      margin: { t: 70, b: 130 },
+      legend: { orientation: "h", x: 0, y: -0.2, yanchor: "top" },
     };
     const name = `curves-budget-${b}.html`;
     fs.writeFileSync(path.join(outDir, name), plotlyPageHtml(`training curves, budget ${b}`, traces, layout));
     files.push(name);
     const png = name.replace(/\.html$/, ".png");
-    pngProblem ??= htmlToPng(path.join(outDir, name), path.join(outDir, png), 1000, 540);
+    pngProblem ??= htmlToPng(path.join(outDir, name), path.join(outDir, png), 1000, 600);
     if (!pngProblem) files.push(png);
   }
   return { files, pngProblem };

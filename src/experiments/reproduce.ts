@@ -9,7 +9,8 @@
  *   cell, so a run that fails before it leaves nothing that blocks the corrected rerun.
  * - --fresh deletes the folder's cells; on results committed to git it refuses unless
  *   --replace-committed says so explicitly.
- * - Provenance: run.json keeps the invocations that computed cells; an invocation that computed
+ * - Provenance: run.json keeps the invocations that computed cells, rewritten after every cell
+ *   (marked interrupted until the run ends, so a killed run keeps its wall time); one that computed
  *   nothing (a re-render) is recorded apart and never changes the stated wall time or machine.
  */
 import { execFileSync } from "node:child_process";
@@ -17,10 +18,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { packageVersions, projectRoot } from "../provenance.js";
 import { applyOverrides } from "./config.js";
-import { PROTOCOL_RULES, protocolChecks, runProtocol, type Paper, type ProtocolConfig } from "./protocol.js";
+import { PROTOCOL_RULES, protocolChecks, runProtocol, type ComputedOn, type Paper, type ProtocolConfig, type RunSummary } from "./protocol.js";
 import { findPaper, PAPERS } from "./registry.js";
 import type { Invocation, Regeneration, RunInfo } from "./report.js";
-import { ResultsStore } from "./results.js";
+import { ResultsStore, type CellRecord } from "./results.js";
 import { validateSettings } from "./settings.js";
 import { cacheRoot } from "./synthetic-cardiac.js";
 
@@ -87,6 +88,29 @@ export async function reproduce(paperName: string, options: ReproduceOptions = {
     throw new Error(`${configFile}: the results there were made with another configuration; use --out DIR for this one, or --fresh to replace them`);
   }
 
+  const previous = readRunInfo(runFile);
+  const invocations: Invocation[] = [...(previous?.invocations ?? [])];
+  const regenerated: Regeneration[] = [...(previous?.regenerated ?? [])];
+  const runInfo = (extra: Invocation[], cells: CellRecord[], packages: Record<string, string>, data: string): RunInfo => {
+    const all = [...invocations, ...extra];
+    return {
+      paper: paper.name,
+      quick: Boolean(options.quick),
+      overrides,
+      data,
+      wallSeconds: all.reduce((t, i) => t + i.wallSeconds, 0),
+      invocations: all,
+      regenerated,
+      packages,
+      config,
+      cellSeconds: cells.map((c) => ({ method: c.method, budget: c.budget, seed: c.seed, seconds: Math.round(c.seconds * 10) / 10, steps: c.steps, bestStep: c.bestStep, finishedAt: c.finishedAt })),
+    };
+  };
+  const invocation = (summary: RunSummary, computedOn: ComputedOn, interrupted: boolean): Invocation => {
+    const now = new Date();
+    const { seconds: _s, ...counts } = summary;
+    return { started: started.toISOString(), finished: now.toISOString(), wallSeconds: (now.getTime() - started.getTime()) / 1000, ...computedOn, ...counts, ...(interrupted ? { interrupted } : {}) };
+  };
   const { data, summary, computedOn } = await runProtocol(paper, config, store, {
     dataDir: options.dataDir,
     // One folder for every paper's pretrained weights: shared pretexts are trained once.
@@ -96,35 +120,22 @@ export async function reproduce(paperName: string, options: ReproduceOptions = {
       fs.mkdirSync(outDir, { recursive: true });
       fs.writeFileSync(configFile, configText);
     },
+    // Recorded after every cell as interrupted, so a killed run keeps its wall time to its last cell.
+    afterCell: (soFar, on, loaded) => {
+      const info = runInfo([invocation(soFar, on, true)], [], packageVersions(), loaded.description);
+      fs.writeFileSync(runFile, JSON.stringify({ ...info, cellSeconds: previous?.cellSeconds ?? [] }, null, 2) + "\n");
+    },
   });
   const { rows, cells, pretrains } = store.load();
   if (cells.size === 0) throw new Error(`${outDir}: no finished cells`);
-  const finished = new Date();
-  const previous = readRunInfo(runFile);
-  const invocations: Invocation[] = [...(previous?.invocations ?? [])];
-  const regenerated: Regeneration[] = [...(previous?.regenerated ?? [])];
-  if (summary.cellsRun > 0) {
-    const { seconds: _s, ...counts } = summary;
-    invocations.push({ started: started.toISOString(), finished: finished.toISOString(), wallSeconds: (finished.getTime() - started.getTime()) / 1000, ...computedOn, ...counts });
-  } else {
-    regenerated.push({ at: finished.toISOString(), ...computedOn });
-  }
+  const ran = summary.cellsRun > 0;
+  if (!ran) regenerated.push({ at: new Date().toISOString(), ...computedOn });
   const cellList = [...cells.values()];
-  const runInfo: RunInfo = {
-    paper: paper.name,
-    quick: Boolean(options.quick),
-    overrides,
-    data: data.description,
-    wallSeconds: invocations.reduce((t, i) => t + i.wallSeconds, 0),
-    invocations,
-    regenerated,
-    // Package versions of the run that computed the cells, not of a later re-render.
-    packages: summary.cellsRun > 0 || !previous?.packages ? packageVersions() : previous.packages,
-    config,
-    cellSeconds: cellList.map((c) => ({ method: c.method, budget: c.budget, seed: c.seed, seconds: Math.round(c.seconds * 10) / 10, steps: c.steps, bestStep: c.bestStep })),
-  };
-  fs.writeFileSync(runFile, JSON.stringify(runInfo, null, 2) + "\n");
+  // Package versions of the run that computed the cells, not of a later re-render.
+  const packages = ran || !previous?.packages ? packageVersions() : previous.packages;
+  const info = runInfo(ran ? [invocation(summary, computedOn, false)] : [], cellList, packages, data.description);
+  fs.writeFileSync(runFile, JSON.stringify(info, null, 2) + "\n");
   const command = ["anatomy-ssl reproduce", paper.name, options.quick ? "--quick" : "", options.dataDir ? `--data ${options.dataDir}` : "", ...overrides.map((o) => `--set ${o}`)].filter(Boolean).join(" ");
-  const files = paper.writeReport({ outDir, command, config, data, rows, cells: cellList, pretrains: [...pretrains.values()], runInfo, quick: Boolean(options.quick) });
+  const files = paper.writeReport({ outDir, command, config, data, rows, cells: cellList, pretrains: [...pretrains.values()], runInfo: info, quick: Boolean(options.quick) });
   return { outDir, files: ["rows.jsonl", "config.json", "run.json", ...files], cellsRun: summary.cellsRun };
 }

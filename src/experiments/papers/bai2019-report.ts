@@ -13,7 +13,7 @@ import * as path from "node:path";
 import type { Stack } from "../cardiac-stacks.js";
 import { compareWithBaseline, comparisonsCsv, type Comparison } from "../comparisons.js";
 import { ensurePlotlyAsset, htmlToPng, lineChartHtml, montagePng, type Tile } from "../figures.js";
-import { comparisonTable, f3, pFormat, provenanceLines, signed, writeCurveFigures, type ReportInput, reportWriter, trainingSection } from "../report.js";
+import { comparisonTable, f3, missedClasses, pFormat, provenanceLines, signed, writeCurveFigures, type ReportInput, reportWriter, trainingSection } from "../report.js";
 import { markdownTable, perSeedCsv, summariesCsv, summarizeCells, type CellSummary } from "../tables.js";
 import type { Bai2019Data } from "./bai2019.js";
 import { BAI2019_METHODS, type Bai2019Config } from "./bai2019-config.js";
@@ -24,29 +24,6 @@ export const METHOD_LABEL: Record<string, string> = Object.fromEntries(BAI2019_M
 const labelOf = (m: string) => METHOD_LABEL[m] ?? m;
 
 const diceOf = (s: CellSummary[], method: string, budget: number) => s.find((x) => x.method === method && x.budget === budget && x.label === "mean" && x.metric === "dice")?.summary;
-
-/**
- * Cells that never found a class: its Dice is below 0.1 on most test images. With few labels a
- * run can settle where one structure is never predicted (e.g. the LV blood pool left as
- * background); such runs stay in the statistics, but the README names them.
- */
-export function missedClasses(rows: ReportInput["rows"]): { method: string; budget: number; seed: number; label: string; images: number; of: number }[] {
-  const byCell = new Map<string, number[]>();
-  for (const r of rows) {
-    if (r.metric !== "dice" || r.label === "mean") continue;
-    const k = `${r.method}|${r.budget}|${r.seed}|${r.label}`;
-    (byCell.get(k) ?? byCell.set(k, []).get(k)!).push(r.value);
-  }
-  const out: ReturnType<typeof missedClasses> = [];
-  for (const [k, dice] of byCell) {
-    const missed = dice.filter((d) => d < 0.1).length;
-    if (missed > dice.length / 2) {
-      const [method, budget, seed, label] = k.split("|");
-      out.push({ method, budget: Number(budget), seed: Number(seed), label, images: missed, of: dice.length });
-    }
-  }
-  return out.sort((a, b) => a.budget - b.budget || a.method.localeCompare(b.method) || a.seed - b.seed);
-}
 
 export function writeBai2019Report(input: ReportInput<Bai2019Config, Bai2019Data>): string[] {
   const { outDir, config, rows } = input;

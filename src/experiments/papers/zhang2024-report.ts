@@ -16,10 +16,9 @@ import * as path from "node:path";
 import { compareWithBaseline, comparisonsCsv, type Comparison } from "../comparisons.js";
 import { compareWithOtherStore } from "../cross-check.js";
 import { ensurePlotlyAsset, htmlToPng, lineChartHtml, montagePng, type Series, type Tile } from "../figures.js";
-import { comparisonTable, f3, provenanceLines, signed, writeCurveFigures, type ReportInput, reportWriter, trainingSection, verdictOf } from "../report.js";
+import { claimSummary, comparisonTable, f3, missedClasses, provenanceLines, signed, writeCurveFigures, type ReportInput, reportWriter, trainingSection, verdictOf } from "../report.js";
 import { scoredAs, type ResultRow } from "../results.js";
 import { markdownTable, perSeedCsv, summariesCsv, summarizeCells, type CellSummary } from "../tables.js";
-import { missedClasses } from "./bai2019-report.js";
 import type { Zhang2024Data } from "./zhang2024.js";
 import { ZHANG2024_METHODS, type Zhang2024Config } from "./zhang2024-config.js";
 
@@ -130,9 +129,6 @@ function claimLine(name: string, cs: Comparison[], method: string, baseline: str
   return { line: `${name}: ${budgets.map((b, i) => `${b} subject${b === 1 ? "" : "s"}: ${vs[i].text}`).join("; ")}.`, holds: vs.map((v) => v.holds) };
 }
 
-const summaryOf = (holds: boolean[], budgets: number[]) =>
-  holds.every(Boolean) ? "**reproduces at every budget**" : holds.some(Boolean) ? `**reproduces only at ${budgets.filter((_, i) => holds[i]).join(", ")} labelled subject(s)**` : "**does NOT reproduce at any budget**";
-
 function readme(input: ReportInput<Zhang2024Config, Zhang2024Data>, lcc: Scored, raw: Scored, budgets: number[], pngProblem: string | undefined, targetsFigure: boolean): string {
   const { config, quick } = input;
   const lines: string[] = [];
@@ -160,9 +156,9 @@ function readme(input: ReportInput<Zhang2024Config, Zhang2024Data>, lcc: Scored,
   const abB = claimLine("A+B vs B alone", cs, "planes-location", "location", budgets);
   const abS = claimLine("A+B vs scratch", cs, "planes-location", "scratch", budgets);
   const best = budgets.map((_, i) => abA.holds[i] && abB.holds[i]);
-  lines.push(`${a.line} Verdict: ${summaryOf(a.holds, budgets)}.${caveat("planes", a.holds)}`, "");
-  lines.push(`${b.line} Verdict: ${summaryOf(b.holds, budgets)}.${caveat("location", b.holds)}`, "");
-  lines.push(`**Claim 3 — A+B is best (the pretexts are complementary).** It must beat both A and B alone. ${abA.line} ${abB.line} (${abS.line}) Verdict: ${summaryOf(best, budgets)}.`, "");
+  lines.push(`${a.line} Verdict: ${claimSummary(a.holds, budgets)}.${caveat("planes", a.holds)}`, "");
+  lines.push(`${b.line} Verdict: ${claimSummary(b.holds, budgets)}.${caveat("location", b.holds)}`, "");
+  lines.push(`**Claim 3 — A+B is best (the pretexts are complementary).** It must beat both A and B alone. ${abA.line} ${abB.line} (${abS.line}) Verdict: ${claimSummary(best, budgets)}.`, "");
   const vsBai = claimLine("A+B vs Bai 2019's anatomical positions", cs, "planes-location", "anatomical-position", budgets);
   if (input.config.methods.includes("anatomical-position")) {
     lines.push(`**Beside another anatomy-aware pretext (Bai 2019, same splits, same pretraining budget).** ${vsBai.line} The paper's comparison with generic SSL methods (SimCLR, Models Genesis, ...) is not run here; see the baselines issue.`, "");
