@@ -2,3 +2,4 @@ export * from "./intensity.js";
 export * from "./resample.js";
 export * from "./augment.js";
 export * from "./largest-component.js";
+export * from "./views3d.js";
