@@ -335,6 +335,27 @@ for (const [shape, reps] of TILES)
     add("Tile", name, () => [tf.tile(data(`tile ${shape}`, shape, dtype), reps)]);
   }
 
+// ---- UnsortedSegmentSum (the gradient of gather) ---------------------------------------------
+
+// tf.unsortedSegmentSum takes one id per entry of x's first axis.
+const SEGMENTS: [number[], number][] = [
+  [[7, 3], 4], // rows of 3, repeated ids
+  [[5, 2, 2], 6], // rows of 2x2, some segments empty
+  [[6], 3], // single elements; ids outside [0, numSegments) are dropped (-1 and 3 below)
+];
+for (const [shape, numSegments] of SEGMENTS) {
+  const ids = Array.from({ length: shape[0] }, (_, i) => ((i * 5 + 2) % (numSegments + 2)) - 1);
+  for (const dtype of ["float32", "int32"] as const) {
+    add("UnsortedSegmentSum", `${dtype} x=[${shape}] ids=[${ids}] segments=${numSegments}`, () => [tf.unsortedSegmentSum(data(`seg ${shape}`, shape, dtype), tf.tensor1d(ids, "int32"), numSegments)]);
+  }
+}
+add("UnsortedSegmentSum", "gradient of gather with repeated indices (PGL's use)", () => {
+  const params = data("gather p", [10, 4]) as tf.Tensor2D;
+  const indices = tf.tensor1d([3, 1, 3, 9, 0, 3], "int32");
+  const dy = data("gather dy", [6, 4]);
+  return [tf.grad((p: tf.Tensor) => tf.sum(tf.mul(tf.gather(p, indices), dy)))(params as tf.Tensor2D)];
+});
+
 // ---- stock kernels we rely on, in the ways we call them ------------------------------------------
 
 add("relied-upon stock kernels", "Conv2D dilated 2x3, explicit pads (swapped-roles filter grad)", () => {
@@ -548,6 +569,11 @@ describe("the stock wasm kernels we replaced", () => {
     t.diagnostic(`stock max relative error: stride 1 ${unit.toExponential(2)}, strides 2x2x2/1x2x2/2x1x1 ${strided.map((e) => e.toExponential(2)).join("/")}`);
     assert.ok(unit < TOLERANCE);
     for (const e of strided) assert.ok(e > 0.1, `stock error ${e}`);
+  });
+
+  test("UnsortedSegmentSum is missing", () => {
+    const { errors } = stockError("UnsortedSegmentSum");
+    assert.ok(errors.length > 0 && errors.every((e) => /not registered|UnsortedSegmentSum/.test(e)), errors[0]);
   });
 
   test("Conv2DBackpropInput and Tile are right (replaced for speed only; still our fallbacks)", () => {

@@ -26,6 +26,13 @@ export const rule = {
   oneOf: (values: readonly string[]): Rule => ({ ok: (v) => typeof v === "string" && values.includes(v), allowed: `one of ${values.join(", ")}` }),
   /** A non-empty list of distinct values, each from `values`. */
   subsetOf: (values: readonly string[]): Rule => ({ ok: (v) => Array.isArray(v) && v.length > 0 && v.every((x) => values.includes(x as string)) && new Set(v).size === v.length, allowed: `a non-empty comma list of distinct values from ${values.join(", ")}` }),
+  /** Exactly n numbers (x, y, z of a vector), each >= min. */
+  vector: (n: number, min: number): Rule => ({ ok: (v) => Array.isArray(v) && v.length === n && v.every((x) => typeof x === "number" && Number.isFinite(x) && x >= min), allowed: `${n} comma-separated numbers, each >= ${min}` }),
+  /** Exactly n integers, each >= min. */
+  intVector: (n: number, min: number): Rule => ({ ok: (v) => Array.isArray(v) && v.length === n && v.every((x) => isInt(x) && x >= min), allowed: `${n} comma-separated integers, each >= ${min}` }),
+  /** Exactly n true/false values. */
+  boolVector: (n: number): Rule => ({ ok: (v) => Array.isArray(v) && v.length === n && v.every((x) => typeof x === "boolean"), allowed: `${n} comma-separated true/false values` }),
+  bool: (): Rule => ({ ok: (v) => typeof v === "boolean", allowed: "true or false" }),
   /** [low, high] with 0 < low <= high. */
   interval: (): Rule => ({ ok: (v) => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number" && x > 0) && (v[0] as number) <= (v[1] as number), allowed: "two numbers low,high with 0 < low <= high" }),
 };

@@ -34,6 +34,12 @@ export interface UNetShape {
   baseFilters: number;
   seed: number;
   name: string;
+  /**
+   * Prepended to every layer name (default none). A second copy of a network inside one model
+   * needs its own names, e.g. the momentum target of a BYOL-style pretext ("target_enc0_conv1");
+   * transfer by name then never mistakes it for the U-Net's own layers.
+   */
+  namePrefix?: string;
 }
 
 /** Channels at a level. */
@@ -46,35 +52,36 @@ export function buildUNet(c: UNetShape, layers: UNetLayers): tf.LayersModel {
   let layerIndex = 0;
   const init: Init = () => tf.initializers.heNormal({ seed: c.seed * 1000 + ++layerIndex });
   const apply = (layer: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]) => layer.apply(x) as tf.SymbolicTensor;
+  const p = c.namePrefix ?? "";
 
   /** conv -> BN -> ReLU, twice, named `${prefix}_conv1`, `${prefix}_bn1`, ... */
   const convBlock = (x: tf.SymbolicTensor, filters: number, prefix: string): tf.SymbolicTensor => {
     for (const i of [1, 2]) {
-      x = apply(layers.conv({ name: `${prefix}_conv${i}`, filters, kernelSize: 3, useBias: false, kernelInitializer: init() }), x);
-      x = apply(batchNorm({ name: `${prefix}_bn${i}`, momentum: 0.9, epsilon: 1e-5 }), x);
-      x = apply(tf.layers.reLU({ name: `${prefix}_relu${i}` }), x);
+      x = apply(layers.conv({ name: `${p}${prefix}_conv${i}`, filters, kernelSize: 3, useBias: false, kernelInitializer: init() }), x);
+      x = apply(batchNorm({ name: `${p}${prefix}_bn${i}`, momentum: 0.9, epsilon: 1e-5 }), x);
+      x = apply(tf.layers.reLU({ name: `${p}${prefix}_relu${i}` }), x);
     }
     return x;
   };
 
-  const input = tf.input({ name: "input", shape: c.inputShape });
+  const input = tf.input({ name: `${p}input`, shape: c.inputShape });
   const skips: tf.SymbolicTensor[] = [];
   let x = input;
   for (let level = 0; level < c.depth; level++) {
     x = convBlock(x, levelFilters(c, level), `enc${level}`);
     if (level < c.depth - 1) {
       skips.push(x);
-      x = apply(layers.pool(`enc${level}_pool`), x);
+      x = apply(layers.pool(`${p}enc${level}_pool`), x);
     }
   }
   for (let level = c.depth - 2; level >= 0; level--) {
     const filters = levelFilters(c, level);
-    for (const layer of layers.up(`dec${level}`, filters, init)) x = apply(layer, x);
-    x = apply(tf.layers.concatenate({ name: `dec${level}_concat`, axis: -1 }), [x, skips[level]]);
+    for (const layer of layers.up(`${p}dec${level}`, filters, init)) x = apply(layer, x);
+    x = apply(tf.layers.concatenate({ name: `${p}dec${level}_concat`, axis: -1 }), [x, skips[level]]);
     x = convBlock(x, filters, `dec${level}`);
   }
-  const logits = apply(layers.conv({ name: "head", filters: c.nClasses, kernelSize: 1, kernelInitializer: init() }), x);
-  return tf.model({ name: c.name, inputs: input, outputs: logits });
+  const logits = apply(layers.conv({ name: `${p}head`, filters: c.nClasses, kernelSize: 1, kernelInitializer: init() }), x);
+  return tf.model({ name: `${p}${c.name}`, inputs: input, outputs: logits });
 }
 
 /**

@@ -50,6 +50,8 @@ export interface UNet3DConfig {
   seed: number;
   /** Model name. */
   name: string;
+  /** Prepended to every layer name (see UNetShape.namePrefix). */
+  namePrefix?: string;
 }
 
 export const UNET3D_DEFAULTS: UNet3DConfig = {

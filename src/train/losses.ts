@@ -1,14 +1,15 @@
 /**
- * Segmentation losses on logits [batch, h, w, classes] and integer label maps [batch, h, w].
+ * Segmentation losses on logits [batch, ...spatial, classes] and integer label maps
+ * [batch, ...spatial]: 2D ([b, h, w]) and 3D ([b, d, h, w]) alike, classes on the last axis.
  * Cross-entropy trains every pixel; soft Dice counters class imbalance (small structures such as
  * the myocardium); their sum is the usual nnU-Net-style default.
  */
 import * as tf from "@tensorflow/tfjs";
 
 /** Mean softmax cross-entropy over pixels. `labels` int32 [b, h, w] with values in [0, classes). */
-export function crossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D): tf.Scalar {
+export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
-    const classes = logits.shape[3];
+    const classes = logits.shape[logits.rank - 1];
     const onehot = tf.oneHot(labels.toInt().flatten(), classes);
     const flat = logits.reshape([-1, classes]);
     return tf.losses.softmaxCrossEntropy(onehot, flat) as tf.Scalar;
@@ -20,9 +21,9 @@ export function crossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D): tf.Scala
  * sums over the whole batch (batch Dice: stable when a class is absent from one image).
  * `smooth` keeps the ratio defined when a class is absent from the whole batch.
  */
-export function softDice(logits: tf.Tensor4D, labels: tf.Tensor3D, smooth = 1): tf.Scalar {
+export function softDice(logits: tf.Tensor, labels: tf.Tensor, smooth = 1): tf.Scalar {
   return tf.tidy(() => {
-    const classes = logits.shape[3];
+    const classes = logits.shape[logits.rank - 1];
     const probs = tf.softmax(logits).reshape([-1, classes]).slice([0, 1], [-1, classes - 1]);
     const onehot = tf.oneHot(labels.toInt().flatten(), classes).toFloat().slice([0, 1], [-1, classes - 1]);
     const intersection = probs.mul(onehot).sum(0);
@@ -34,7 +35,7 @@ export function softDice(logits: tf.Tensor4D, labels: tf.Tensor3D, smooth = 1): 
 
 export type SegmentationLoss = "ce" | "dice" | "ce+dice";
 
-export function segmentationLoss(kind: SegmentationLoss, logits: tf.Tensor4D, labels: tf.Tensor3D): tf.Scalar {
+export function segmentationLoss(kind: SegmentationLoss, logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
   switch (kind) {
     case "ce":
       return crossEntropy(logits, labels);

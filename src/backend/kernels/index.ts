@@ -11,6 +11,7 @@
  *   MaxPoolGrad, MaxPool3DGrad  stock drops the gradient of windows whose maximum is negative.
  *   Conv3D                 stock is a scalar loop: one XNNPACK Conv2D per depth tap instead.
  *   Sum                    stock transposes rank-5 inputs slowly: neighbouring axes are merged first.
+ *   UnsortedSegmentSum     missing in wasm: the gradient of gather (PGL's local consistency).
  *   AnatomySslBatchNormTrain(+Grad)  one-pass training batch norm (batch-norm-train.ts).
  *
  * On top of those, when the optional oneDNN addon is loaded (../native/), the convolutions
@@ -28,6 +29,7 @@ import { conv3dBackpropInputConfig } from "./conv3d-backprop-input.js";
 import { tileConfig } from "./tile.js";
 import { identityConfig } from "./identity.js";
 import { sumConfig } from "./sum.js";
+import { unsortedSegmentSumConfig } from "./unsorted-segment-sum.js";
 import { conv3dForwardConfig } from "./conv3d-forward.js";
 import { maxPool3DGradConfig, maxPoolGradConfig } from "./max-pool-grad.js";
 import { registerBatchNormTrainKernels } from "./batch-norm-train.js";
@@ -52,7 +54,7 @@ const REPLACEMENTS: Record<string, Replacement> = {
   [tf.Sum]: sumConfig,
   [tf.Conv3D]: conv3dForwardConfig,
 };
-const ADDITIONS: tf.KernelConfig[] = [conv2dBackpropFilterConfig];
+const ADDITIONS: tf.KernelConfig[] = [conv2dBackpropFilterConfig, unsortedSegmentSumConfig];
 
 function install(config: tf.KernelConfig): void {
   if (tf.getKernel(config.kernelName, "wasm") !== undefined) tf.unregisterKernel(config.kernelName, "wasm");
