@@ -10,11 +10,11 @@ import { main } from "../src/cli.js";
 import type { CtCase } from "../src/datasets/ct.js";
 import { KITS19_LABEL_NAMES, Kits19Dataset, kits19File, writeKits19Case } from "../src/datasets/kits19.js";
 import { findManifest, verifyDataset } from "../src/datasets/manifest.js";
-import { VolumeFileError } from "../src/io/errors.js";
 import { writeNifti } from "../src/io/nifti.js";
 import { affineDeterminant, voxelToWorld, type Affine, type Volume } from "../src/io/volume.js";
 import { connectedComponents } from "../src/transforms/largest-component.js";
 import { scipySkip } from "./helpers/scipy.js";
+import { fileError } from "./helpers/file-error.js";
 import { nibabelSkip, runPythonJson, sharedDataPath, sharedDataSkip } from "./helpers/shared-data.js";
 
 const SAMPLES = sharedDataPath("kits19-labels");
@@ -262,16 +262,6 @@ test("writeKits19Case -> loader round trip keeps data and RAS geometry; nibabel 
     }
   }
 });
-
-/** Assert a VolumeFileError for exactly `file` whose message matches `problem`. */
-function fileError(file: string, problem: RegExp) {
-  return (e: unknown) => {
-    assert.ok(e instanceof VolumeFileError, `expected a VolumeFileError, got ${String(e)}`);
-    assert.equal(e.file, file);
-    assert.match(e.message, problem);
-    return true;
-  };
-}
 
 test("errors name the file: missing case, missing required image, grids that differ, a label outside 0..2, a non-axial volume, a case stored twice", async () => {
   const root = path.join(tmp, "errors");

@@ -31,7 +31,7 @@ async function cli(args: string[]): Promise<{ code: number; out: string }> {
 
 test("every manifest in data-manifests/ loads and validates", async () => {
   const all = await listManifests();
-  assert.deepEqual(all.map((m) => m.name), ["acdc", "kaggle-dsb", "kits19", "mnms2", "sunnybrook"]);
+  assert.deepEqual(all.map((m) => m.name), ["acdc", "btcv", "kaggle-dsb", "kits19", "mnms2", "msd-ct", "sunnybrook"]);
   for (const m of all) {
     assert.ok(m.sources.length > 0 && m.citation.length > 0 && m.obtain.steps.length > 0, m.name);
     assert.ok(m.layout.expectedSubjects.total === null || m.layout.expectedSubjects.total > 0);
@@ -40,7 +40,7 @@ test("every manifest in data-manifests/ loads and validates", async () => {
   }
   const { code, out } = await cli(["data", "list"]);
   assert.equal(code, 0);
-  for (const name of ["acdc", "kaggle-dsb", "kits19", "mnms2", "sunnybrook"]) assert.match(out, new RegExp(`^${name} `, "m"));
+  for (const name of ["acdc", "btcv", "kaggle-dsb", "kits19", "mnms2", "msd-ct", "sunnybrook"]) assert.match(out, new RegExp(`^${name} `, "m"));
 });
 
 /**
@@ -95,7 +95,7 @@ test("invalid manifests are refused with errors naming the manifest file", async
   await expectError(write("acdc", { ...good, checksums: [{ origin: "publisher", algorithm: "sha256", note: "n", root: { "a.nii": "abc" } }] }), /root\["a.nii"\] must be 64 lower-case hex digits/);
   await expectError(write("acdc", { ...good, layout: { ...good.layout, idPattern: "(" } }), /idPattern is not a valid regular expression/);
   await expectError(write("acdc", { ...good, extra: 1 }), /manifest\.extra is not a known field/);
-  await assert.rejects(findManifest("no-such-dataset"), /no manifest for dataset 'no-such-dataset' \(known: acdc, kaggle-dsb, kits19, mnms2, sunnybrook\)/);
+  await assert.rejects(findManifest("no-such-dataset"), /no manifest for dataset 'no-such-dataset' \(known: acdc, btcv, kaggle-dsb, kits19, mnms2, msd-ct, sunnybrook\)/);
 });
 
 test("globs: segments, ** and {variables}", () => {

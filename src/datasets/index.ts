@@ -1,8 +1,8 @@
 /**
  * Real datasets behind one interface each (types.ts for cardiac MR, ct.ts for abdominal CT),
  * seeded subject splits, and data manifests (where a dataset comes from and whether a local copy
- * is complete). DATASET_LOADERS below are the cardiac loaders; CT loaders (Kits19Dataset) are
- * opened directly.
+ * is complete). DATASET_LOADERS below are the cardiac loaders; CT loaders (Kits19Dataset,
+ * BtcvDataset, MsdDataset, and readTotalSegmentatorCase for one labelled file) are opened directly.
  */
 import { AcdcDataset } from "./acdc";
 import { Mnms2Dataset } from "./mnms2";
@@ -19,6 +19,10 @@ export * from "./sunnybrook";
 export * from "./manifest";
 export * from "./ct";
 export * from "./kits19";
+export * from "./ct-files";
+export * from "./btcv";
+export * from "./msd";
+export * from "./totalsegmentator";
 
 /** Loaders by dataset name (the synthetic phantoms use the M&Ms-2 layout: open them as "mnms2"). */
 export const DATASET_LOADERS: Record<string, (root: string) => CardiacDataset> = {

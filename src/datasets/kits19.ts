@@ -43,6 +43,7 @@ import { readNifti, writeNifti } from "../io/nifti";
 import { axisCodes } from "../io/orientation";
 import type { Volume } from "../io/volume";
 import type { CtCase, CtDataset, CtLoadOptions, CtOrgan } from "./ct";
+import { chooseCtFile, plainVolume } from "./ct-files";
 import { checkSameGrid, firstExisting, toLabelMap } from "./labels";
 
 /** KiTS19's stored label values in the library's organ vocabulary. */
@@ -85,22 +86,16 @@ export class Kits19Dataset implements CtDataset {
         path.join(dir, id),
         `no KiTS19 case '${id}': neither a folder ${id}/ nor files ${id}_imaging.nii.gz / ${id}_segmentation.nii.gz in ${dir}`,
       );
-    const out: CtCase = { dataset: this.name, id, labelNames: { ...KITS19_LABEL_NAMES }, info: { layout: loc.layout, folder: loc.layout === "official" ? path.join(loc.root, id) : loc.root }, warnings: [] };
+    const out: CtCase = { dataset: this.name, id, labelNames: { ...KITS19_LABEL_NAMES }, info: { layout: loc.layout, folder: loc.layout === "official" ? path.join(loc.root, id) : loc.root, tumorOf: "kidney" }, warnings: [] };
     const found = async (part: Part) => firstExisting([".nii.gz", ".nii"].map((x) => kits19File(loc.root, id, part, loc.layout, x)));
     const [imageFile, labelFile] = [await found("imaging"), await found("segmentation")];
     if (!imageFile && !labelFile)
       throw new VolumeFileError(kits19File(loc.root, id, "imaging", loc.layout), `missing: case ${id} has neither imaging nor segmentation`);
-    const wanted = (part: Part, option: boolean | undefined, file: string | undefined): string | undefined => {
-      if (option === false) return undefined;
-      if (file) return file;
-      const expected = kits19File(loc.root, id, part, loc.layout);
-      if (option === true) throw new VolumeFileError(expected, `missing (asked for the ${part === "imaging" ? "image" : "labels"} of ${id})`);
-      // KiTS19's 90 test cases (case_00210 onwards) were released without segmentations.
-      out.warnings.push(`${expected} is missing: case ${id} has no ${part}`);
-      return undefined;
-    };
-    const imagePath = wanted("imaging", options.image, imageFile);
-    const labelPath = wanted("segmentation", options.labels, labelFile);
+    const file = (part: Part, at: string | undefined) => ({ found: at, expected: kits19File(loc.root, id, part, loc.layout) });
+    // KiTS19's 90 test cases (case_00210 onwards) were released without segmentations: by
+    // default a missing file is a warning.
+    const imagePath = chooseCtFile(out, "image", options.image, file("imaging", imageFile));
+    const labelPath = chooseCtFile(out, "labels", options.labels, file("segmentation", labelFile));
 
     const image = imagePath ? await readNifti(imagePath) : undefined;
     const labels = labelPath ? await readNifti(labelPath) : undefined;
@@ -153,11 +148,6 @@ async function scanFolder(dir: string, mustExist: boolean): Promise<Map<string, 
     found.set(id, { layout, root: dir });
   }
   return found;
-}
-
-/** The Volume fields only: the NIfTI header summary describes the stored layout, not ours. */
-function plainVolume(v: Volume): Volume {
-  return { data: v.data, shape: v.shape, spacing: v.spacing, affine: v.affine, source: v.source };
 }
 
 /**

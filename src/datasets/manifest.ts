@@ -9,8 +9,8 @@
  * - `layout.subjects`: where subjects are. A pattern ending in '/' matches a folder, which becomes
  *   the subject's folder; otherwise it matches a file, whose folder becomes the subject's folder.
  * - `layout.required` / `layout.optional`: files each subject must / may have, relative to the
- *   subject's folder, or to the dataset root when the pattern starts with '/'. `min` (default 1)
- *   is how many files must match.
+ *   subject's folder ("../" steps up from it: a sibling folder), or to the dataset root when the
+ *   pattern starts with '/'. `min` (default 1) is how many files must match.
  * - `layout.links`: a CSV at the root mapping the subject id to another name used in patterns
  *   (Sunnybrook: the contour folder of SCD0000101 is SC-HF-I-1).
  * - `checksums`: sha256 by file, relative to a subject's folder (or the root with a leading '/').
@@ -338,7 +338,8 @@ export async function verifyDataset(manifest: DatasetManifest, dir: string, opti
 
   // 3. Required and optional files.
   const expectedFiles = new Set<string>();
-  const resolve = (s: FoundSubject, pattern: string) => (pattern.startsWith("/") ? pattern.slice(1) : s.dir ? `${s.dir}/${pattern}` : pattern);
+  // "../" steps out of the subject's folder (BTCV: img/imgNNNN.nii.gz's label is ../label/).
+  const resolve = (s: FoundSubject, pattern: string) => path.posix.normalize(pattern.startsWith("/") ? pattern.slice(1) : s.dir ? `${s.dir}/${pattern}` : pattern);
   for (const s of found) {
     const vars = { ...s.vars, ...(linkVars.get(s.id) ?? {}), id: s.id };
     let complete = true;
