@@ -4,12 +4,13 @@
  */
 import { BAI2019 } from "./papers/bai2019.js";
 import { KIDNEY } from "./papers/kidney.js";
+import { PGL } from "./papers/pgl.js";
 import { ZHANG2024 } from "./papers/zhang2024.js";
 import type { Paper } from "./protocol.js";
 
 // Each paper is typed with its own config and data; reproduce only hands them back to the same
 // paper's functions, so the registry can hold them under the general type.
-export const PAPERS: readonly Paper[] = [BAI2019 as unknown as Paper, ZHANG2024 as unknown as Paper, KIDNEY as unknown as Paper];
+export const PAPERS: readonly Paper[] = [BAI2019 as unknown as Paper, ZHANG2024 as unknown as Paper, KIDNEY as unknown as Paper, PGL as unknown as Paper];
 
 export function findPaper(name: string): Paper {
   const paper = PAPERS.find((p) => p.name === name);

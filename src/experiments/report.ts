@@ -6,9 +6,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Comparison } from "./comparisons.js";
-import { htmlToPng, plotlyPageHtml } from "./figures.js";
+import { ensurePlotlyAsset, htmlToPng, lineChartHtml, plotlyPageHtml } from "./figures.js";
 import type { Method, ProtocolConfig } from "./protocol.js";
 import type { CellRecord, PretrainRecord, ResultRow } from "./results.js";
+import type { CellSummary } from "./tables.js";
 
 /** One invocation of `reproduce` that computed cells. */
 export interface Invocation {
@@ -105,6 +106,24 @@ export function claimSummary(holds: boolean[], budgets: number[]): string {
   if (holds.every(Boolean)) return "**reproduces at every budget**";
   if (holds.some(Boolean)) return `**reproduces only at ${budgets.filter((_, i) => holds[i]).join(", ")} labelled subject(s)**`;
   return "**does NOT reproduce at any budget**";
+}
+
+/**
+ * dice-vs-budget.html (+ .png when a browser renders it): each method's mean Dice for `label` by
+ * label budget, with 95% t-CI bars over seeds. Returns the files written and why a PNG is missing.
+ */
+export function writeDiceVsBudget(outDir: string, summaries: CellSummary[], methods: string[], labelOf: (m: string) => string, label: string, text: { title: string; x: string; y: string }): { files: string[]; pngProblem?: string } {
+  const budgets = [...new Set(summaries.map((s) => s.budget))].sort((a, b) => a - b);
+  const at = (m: string, b: number) => summaries.find((x) => x.method === m && x.budget === b && x.label === label && x.metric === "dice")?.summary;
+  const series = methods.map((m) => {
+    const pts = budgets.map((b) => ({ b, s: at(m, b) })).filter((p) => p.s);
+    return { name: labelOf(m), x: pts.map((p) => p.b), y: pts.map((p) => p.s!.mean), error: pts.map((p) => (Number.isFinite(p.s!.halfWidth) ? p.s!.halfWidth : 0)) };
+  });
+  fs.writeFileSync(path.join(outDir, "dice-vs-budget.html"), lineChartHtml(text.title, series, { x: text.x, y: text.y, logX: true }));
+  const files = [ensurePlotlyAsset(outDir), "dice-vs-budget.html"];
+  const pngProblem = htmlToPng(path.join(outDir, "dice-vs-budget.html"), path.join(outDir, "dice-vs-budget.png"));
+  if (!pngProblem) files.push("dice-vs-budget.png");
+  return { files, pngProblem };
 }
 
 /** Writes files into a report folder and lists what it wrote (writeReport returns the list). */

@@ -27,7 +27,7 @@ export function toKits19Labels(labels: Volume<Uint8Array>): Volume<Uint8Array> {
 }
 
 /** A hash of one small subject as written: catches a generator change made without a bump. */
-function fingerprint(): string {
+export function abdomenFingerprint(): string {
   const ct = generateAbdomenCt(1, { matrix: 24, pixelMm: 16, sliceMm: 16, slices: 12, throughSamples: 1 });
   const h = createHash("sha256").update(JSON.stringify(ct.subject)).update(JSON.stringify(ct.image.affine));
   for (const v of [ct.image.data, ct.labels.data]) h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
@@ -40,7 +40,7 @@ export async function ensureSyntheticKits19(count: number, options: Required<Pic
   return ensureGeneratedFolder({
     dir,
     generator: ABDOMEN_CT_GENERATOR,
-    fingerprint: fingerprint(),
+    fingerprint: abdomenFingerprint(),
     options,
     count,
     // The segmentation is written last: its presence means the case is complete.

@@ -16,8 +16,7 @@ import { projectRoot } from "../../provenance.js";
 import { compareAbdomenWithRealSamples } from "../abdomen-realism.js";
 import { compareWithBaseline, comparisonsCsv, type Comparison } from "../comparisons.js";
 import { convergenceComparison, type ConvergenceRow } from "../convergence.js";
-import { ensurePlotlyAsset, htmlToPng, lineChartHtml } from "../figures.js";
-import { claimSummary, comparisonTable, f3, missedClasses, provenanceLines, signed, writeCurveFigures, type ReportInput, reportWriter, trainingSection, verdictOf } from "../report.js";
+import { claimSummary, comparisonTable, f3, missedClasses, provenanceLines, signed, writeCurveFigures, writeDiceVsBudget, type ReportInput, reportWriter, trainingSection, verdictOf } from "../report.js";
 import type { PretrainRecord, ResultRow } from "../results.js";
 import { markdownTable, perSeedCsv, summariesCsv, summarizeCells, type CellSummary } from "../tables.js";
 import type { KidneyData } from "./kidney.js";
@@ -53,15 +52,9 @@ export function writeKidneyReport(input: ReportInput<KidneyConfig, KidneyData>):
   write("pretexts.csv", pretextsCsv(input.pretrains));
   write("realism.md", `${input.data.realism.table}\n\n${input.data.realism.note}\n`);
 
-  const budgets = [...new Set(summaries.map((s) => s.budget))].sort((a, b) => a - b);
-  written.push(ensurePlotlyAsset(outDir));
-  const series = config.methods.map((m) => {
-    const pts = budgets.map((b) => ({ b, s: diceOf(summaries, m, b) })).filter((p) => p.s);
-    return { name: labelOf(m), x: pts.map((p) => p.b), y: pts.map((p) => p.s!.mean), error: pts.map((p) => (Number.isFinite(p.s!.halfWidth) ? p.s!.halfWidth : 0)) };
-  });
-  write("dice-vs-budget.html", lineChartHtml("Kidney asymmetry reproduction: kidney Dice vs labelled cases", series, { x: "labelled training cases", y: "kidney Dice (mean over seeds, 95% t-CI)", logX: true }));
-  const pngProblem = htmlToPng(path.join(outDir, "dice-vs-budget.html"), path.join(outDir, "dice-vs-budget.png"));
-  if (!pngProblem) written.push("dice-vs-budget.png");
+  const figure = writeDiceVsBudget(outDir, summaries, config.methods, labelOf, "kidney", { title: "Kidney asymmetry reproduction: kidney Dice vs labelled cases", x: "labelled training cases", y: "kidney Dice (mean over seeds, 95% t-CI)" });
+  written.push(...figure.files);
+  const pngProblem = figure.pngProblem;
   const curves = writeCurveFigures(outDir, input.cells, KIDNEY_METHODS.filter((m) => config.methods.includes(m.name)), "Kidney fine-tuning");
   written.push(...curves.files);
   write("README.md", readme(input, summaries, comparisons, convergence, pngProblem ?? curves.pngProblem));
