@@ -49,11 +49,15 @@ const TARGET = "target_";
 const headName = (head: string, layer: string) => `pgl_${head}_${layer}`;
 
 /** The projector (and, online, the predictor) on a pooled vector ("global") or per voxel (1x1x1 convs). */
-function head(x: tf.SymbolicTensor, name: string, c: LocalConsistencyConfig, perVoxel: boolean, withPredictor: boolean, prefix: string): tf.SymbolicTensor {
+function head(x: tf.SymbolicTensor, name: string, c: LocalConsistencyConfig, perVoxel: boolean, withPredictor: boolean, prefix: string, seed: number): tf.SymbolicTensor {
+  // Seeded per layer, so the same seed gives the same network (tfjs would draw unseeded weights).
+  // Never 0: tfjs treats a falsy seed as "no seed".
+  let index = 0;
+  const init = () => tf.initializers.glorotUniform({ seed: seed * 1000 + 500 + 10 * headIndex(name) + ++index });
   const layer = (units: number, layerName: string, relu: boolean) =>
     perVoxel
-      ? tf.layers.conv3d({ name: prefix + headName(name, layerName), filters: units, kernelSize: 1, activation: relu ? "relu" : "linear" })
-      : tf.layers.dense({ name: prefix + headName(name, layerName), units, activation: relu ? "relu" : "linear" });
+      ? tf.layers.conv3d({ name: prefix + headName(name, layerName), filters: units, kernelSize: 1, activation: relu ? "relu" : "linear", kernelInitializer: init() })
+      : tf.layers.dense({ name: prefix + headName(name, layerName), units, activation: relu ? "relu" : "linear", kernelInitializer: init() });
   const steps: [number, string, boolean][] = [
     [c.hidden, "p1", true],
     [c.projection, "p2", false],
@@ -62,6 +66,9 @@ function head(x: tf.SymbolicTensor, name: string, c: LocalConsistencyConfig, per
   for (const [units, n, relu] of steps) x = layer(units, n, relu).apply(x) as tf.SymbolicTensor;
   return x;
 }
+
+/** A distinct small number per head ("global" 0, "local{l}" l + 1) for its initialisers' seeds. */
+const headIndex = (name: string) => (name === "global" ? 0 : Number(name.slice("local".length)) + 1);
 
 /** Global average pooling over the three spatial axes (tf.layers has none for 3D: flatten, pool in 1D). */
 function pool3d(x: tf.SymbolicTensor, prefix: string): tf.SymbolicTensor {
@@ -83,12 +90,12 @@ export function buildPglModel(c: LocalConsistencyConfig, view: readonly number[]
   const target = branch(TARGET);
   const features = (m: tf.LayersModel, prefix: string, l: number) => m.getLayer(`${prefix}enc${l}_relu2`).output as tf.SymbolicTensor;
   const outputs: tf.SymbolicTensor[] = [
-    head(pool3d(features(online, "", c.depth - 1), ""), "global", c, false, true, ""),
-    head(pool3d(features(target, TARGET, c.depth - 1), TARGET), "global", c, false, false, TARGET),
+    head(pool3d(features(online, "", c.depth - 1), ""), "global", c, false, true, "", seed),
+    head(pool3d(features(target, TARGET, c.depth - 1), TARGET), "global", c, false, false, TARGET, seed),
   ];
   for (const l of c.levels) {
-    outputs.push(head(features(online, "", l), `local${l}`, c, true, true, ""));
-    outputs.push(head(features(target, TARGET, l), `local${l}`, c, true, false, TARGET));
+    outputs.push(head(features(online, "", l), `local${l}`, c, true, true, "", seed));
+    outputs.push(head(features(target, TARGET, l), `local${l}`, c, true, false, TARGET, seed));
   }
   const model = tf.model({ name: "pgl", inputs: [online.inputs[0], target.inputs[0]], outputs });
   // The target starts as a copy of the online network (BYOL) and is only ever moved by the EMA.

@@ -124,7 +124,8 @@ export function featureMatchAccuracy(model: tf.LayersModel, volumes: Volume[], c
 function consistencyPretext(name: PglPretextName): Pretext<PglConfig, PglData> {
   return {
     name,
-    dependsOn: (config, data) => ({ data: data.description, ct: config.ct, split: [config.labelledPool, config.validationSubjects, config.testSubjects, config.splitSeed], grid: config.grid, unet: config.unet, views: config.views, pgl: config.pgl, weights: PGL_PRETEXTS[name], pairs: config.pairs, pretrain: config.pretrain }),
+    // `network` names a change of the pretext's code that changes its weights (v2: seeded heads).
+    dependsOn: (config, data) => ({ network: "pgl-v2", data: data.description, ct: config.ct, split: [config.labelledPool, config.validationSubjects, config.testSubjects, config.splitSeed], grid: config.grid, unet: config.unet, views: config.views, pgl: config.pgl, weights: PGL_PRETEXTS[name], pairs: config.pairs, pretrain: config.pretrain }),
     model: (config, seed) => buildPglModel(lcConfig(config, name), config.views.shape, seed),
     train: (config, data, model, seed, checkpointFile) => {
       const lc = lcConfig(config, name);
