@@ -91,6 +91,18 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
 
 
+def summary(times, losses):
+    """Median, min and max of per-step times (ms), the times themselves, first and last loss."""
+    return {
+        "median_ms": statistics.median(times),
+        "min_ms": min(times),
+        "max_ms": max(times),
+        "times_ms": times,
+        "first_loss": losses[0],
+        "last_loss": losses[-1],
+    }
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--dims", type=int, choices=(2, 3), default=2)
@@ -139,12 +151,7 @@ def main():
         "interop_threads": torch.get_num_interop_threads(),
         "params_trainable": sum(q.numel() for q in model.parameters() if q.requires_grad),
         "buffers": sum(b.numel() for name, b in model.named_buffers() if not name.endswith("num_batches_tracked")),
-        "median_ms": statistics.median(times),
-        "min_ms": min(times),
-        "max_ms": max(times),
-        "times_ms": times,
-        "first_loss": losses[0],
-        "last_loss": losses[-1],
+        **summary(times, losses),
         "peak_rss_mb": peak_rss_mb(),
         "peak_rss_scope": "timed steps" if peak_reset else "process",
         "rss_mb": {"first": rss[0], "last": rss[-1]},
