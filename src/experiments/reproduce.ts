@@ -89,6 +89,8 @@ export async function reproduce(paperName: string, options: ReproduceOptions = {
   }
 
   const previous = readRunInfo(runFile);
+  // Read once: the installed versions do not change during a run.
+  const installed = packageVersions();
   const invocations: Invocation[] = [...(previous?.invocations ?? [])];
   const regenerated: Regeneration[] = [...(previous?.regenerated ?? [])];
   const runInfo = (extra: Invocation[], cells: CellRecord[], packages: Record<string, string>, data: string): RunInfo => {
@@ -122,7 +124,7 @@ export async function reproduce(paperName: string, options: ReproduceOptions = {
     },
     // Recorded after every cell as interrupted, so a killed run keeps its wall time to its last cell.
     afterCell: (soFar, on, loaded) => {
-      const info = runInfo([invocation(soFar, on, true)], [], packageVersions(), loaded.description);
+      const info = runInfo([invocation(soFar, on, true)], [], installed, loaded.description);
       fs.writeFileSync(runFile, JSON.stringify({ ...info, cellSeconds: previous?.cellSeconds ?? [] }, null, 2) + "\n");
     },
   });
@@ -132,7 +134,7 @@ export async function reproduce(paperName: string, options: ReproduceOptions = {
   if (!ran) regenerated.push({ at: new Date().toISOString(), ...computedOn });
   const cellList = [...cells.values()];
   // Package versions of the run that computed the cells, not of a later re-render.
-  const packages = ran || !previous?.packages ? packageVersions() : previous.packages;
+  const packages = ran || !previous?.packages ? installed : previous.packages;
   const info = runInfo(ran ? [invocation(summary, computedOn, false)] : [], cellList, packages, data.description);
   fs.writeFileSync(runFile, JSON.stringify(info, null, 2) + "\n");
   const command = ["anatomy-ssl reproduce", paper.name, options.quick ? "--quick" : "", options.dataDir ? `--data ${options.dataDir}` : "", ...overrides.map((o) => `--set ${o}`)].filter(Boolean).join(" ");

@@ -178,11 +178,11 @@ function packCorrespondence(batch: Batch, key: string, c: ReturnType<typeof corr
  * Rows scaled to unit length. sqrt(|x|^2 + eps), not tf.norm: a ReLU head can output an exact zero
  * vector, where the norm's gradient is 0/0 = NaN and would poison every weight.
  */
-const unit = (x: tf.Tensor2D) => tf.div(x, tf.sqrt(tf.add(tf.sum(tf.square(x), -1, true), 1e-12)));
+export const unitRows = (x: tf.Tensor2D): tf.Tensor2D => tf.div(x, tf.sqrt(tf.add(tf.sum(tf.square(x), -1, true), 1e-12)));
 
 /** 2 - 2 cos(p, z) per row, averaged. */
 function normalisedError(p: tf.Tensor2D, z: tf.Tensor2D): tf.Scalar {
-  return tf.mean(tf.sub(2, tf.mul(2, tf.sum(tf.mul(unit(p), unit(z)), -1)))) as tf.Scalar;
+  return tf.mean(tf.sub(2, tf.mul(2, tf.sum(tf.mul(unitRows(p), unitRows(z)), -1)))) as tf.Scalar;
 }
 
 /**
