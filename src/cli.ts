@@ -13,6 +13,13 @@ const usage = (papers: string) => `usage: anatomy-ssl <command> [options]
 commands:
   info [PATH ...]   backend, package versions, machine; a summary of each NIfTI file or DICOM
                     folder given (default: a seeded demo volume made by the library)
+  spot-check PAPER|all [--fresh] [--set KEY=VALUE ...] [--out DIR] [--against DIR]
+                    the README's first command: retrain a few key cells of each paper's full
+                    grid on this machine (its own pretraining, first seed, one budget), write
+                    results/PAPER-spot-check/ and compare every cell with the committed run and
+                    with the paper (spot-check.md there). Rerunning resumes; --fresh retrains.
+                    --against: compare with another run's folder; exits 1 when a key cell lies
+                    outside the committed cell's 95% CI.
   reproduce PAPER|all [--quick] [--data DIR] [--out DIR] [--set KEY=VALUE ...] [--fresh]
                     run a paper's protocol and write results/PAPER/ (papers: ${papers}).
                     --quick: a few-minute smoke run into results/PAPER-quick/. --data: a real
@@ -20,7 +27,13 @@ commands:
                     written to results/PAPER-LOADER/. --set: override any protocol setting
                     (e.g. --set finetune.maxSteps=300 --set budgets=1,5); every setting is
                     checked before anything runs. Rerunning resumes; --fresh discards earlier
-                    cells (on committed results only with --replace-committed).
+                    cells (on committed results only with --replace-committed). \`reproduce all\`
+                    then renders the notebooks (skip with --no-notebooks).
+  report PAPER|all  re-render tables, figures and README from the stored cells of results/PAPER/;
+                    trains nothing and fails, naming them, if cells are missing
+  notebooks render [NAME ...] [--mode full|small] [--out DIR]
+                    execute notebooks in real Jupyter and write self-contained HTML to
+                    results/notebooks/ (default: every notebook, full mode)
   data list         the real datasets described in data-manifests/ (source, license, size)
   data verify DATASET DIR [--all]
                     check a local copy of a dataset: missing files, checksums, layout
@@ -66,11 +79,80 @@ async function info(paths: string[]): Promise<void> {
   for (const v of volumes) console.log(formatSummary(summarizeVolume(v)));
 }
 
+function paperList(PAPERS: readonly { name: string }[], paper: string | undefined, command: string): string[] {
+  if (!paper || paper.startsWith("-")) throw new Error(`${command}: name a paper (${PAPERS.map((p) => p.name).join(", ")}) or all`);
+  return paper === "all" ? PAPERS.map((p) => p.name) : [paper];
+}
+
+async function spotCheckCommand(args: string[]): Promise<number> {
+  const [paper, ...rest] = args;
+  const { PAPERS } = await import("./experiments/registry.js");
+  const names = paperList(PAPERS, paper, "spot-check");
+  const options: { fresh: boolean; overrides: string[]; outDir?: string; against?: string } = { fresh: false, overrides: [] };
+  for (let i = 0; i < rest.length; i++) {
+    const value = () => {
+      const v = rest[++i];
+      if (v === undefined) throw new Error(`spot-check: ${rest[i - 1]} needs a value`);
+      return v;
+    };
+    if (rest[i] === "--fresh") options.fresh = true;
+    else if (rest[i] === "--set") options.overrides.push(value());
+    else if (rest[i] === "--out") options.outDir = value();
+    else if (rest[i] === "--against") options.against = value();
+    else throw new Error(`spot-check: unknown option ${rest[i]}`);
+  }
+  if (names.length > 1 && (options.outDir || options.against)) throw new Error("spot-check all: --out and --against name one paper's folders; check one paper at a time");
+  const { runSpotChecks } = await import("./experiments/spot-check-run.js");
+  const { formatDuration } = await import("./train/progress.js");
+  const started = performance.now();
+  const runs = await runSpotChecks(names, options);
+  console.log(`\n== spot check done in ${formatDuration((performance.now() - started) / 1000)}`);
+  for (const r of runs) console.log(`   ${r.verdict}`);
+  console.log("   Each folder's spot-check.md has the table; the committed full runs are in results/PAPER/.");
+  // Outside the committed CI is a finding about this machine (backend, library versions): fail so scripts notice.
+  return runs.some((r) => r.differs) ? 1 : 0;
+}
+
+async function reportCommand(args: string[]): Promise<number> {
+  const [paper, ...rest] = args;
+  const { PAPERS } = await import("./experiments/registry.js");
+  if (rest.length > 0) throw new Error(`report: unknown option ${rest[0]}`);
+  const { reproduce } = await import("./experiments/reproduce.js");
+  for (const p of paperList(PAPERS, paper, "report")) {
+    const { outDir, files } = await reproduce(p, { renderOnly: true });
+    console.log(`re-rendered ${outDir} from its stored cells (nothing trained): ${files.join(", ")}`);
+  }
+  return 0;
+}
+
+async function notebooksCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== "render") throw new Error(`notebooks: unknown subcommand ${sub ?? "(none)"}; try \`notebooks render\``);
+  const names: string[] = [];
+  let mode: "full" | "small" = "full";
+  let outDir: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === "--mode") {
+      const v = rest[++i];
+      if (v !== "full" && v !== "small") throw new Error(`notebooks render: --mode must be full or small, got ${v ?? "(nothing)"}`);
+      mode = v;
+    } else if (rest[i] === "--out") {
+      outDir = rest[++i];
+      if (!outDir) throw new Error("notebooks render: --out needs a folder");
+    } else if (rest[i].startsWith("-")) throw new Error(`notebooks render: unknown option ${rest[i]}`);
+    else names.push(rest[i]);
+  }
+  const { renderNotebooks } = await import("./notebook/render.js");
+  await renderNotebooks({ names, mode, outDir });
+  return 0;
+}
+
 async function reproduceCommand(args: string[]): Promise<number> {
   const [paper, ...rest] = args;
   const { PAPERS } = await import("./experiments/registry.js");
   if (!paper || paper.startsWith("-")) throw new Error(`reproduce: name a paper (${PAPERS.map((p) => p.name).join(", ")}) or all`);
   const options: { quick: boolean; fresh: boolean; replaceCommitted: boolean; dataDir?: string; outDir?: string; overrides: string[] } = { quick: false, fresh: false, replaceCommitted: false, overrides: [] };
+  let notebooks = true;
   for (let i = 0; i < rest.length; i++) {
     const value = () => {
       const v = rest[++i];
@@ -96,6 +178,9 @@ async function reproduceCommand(args: string[]): Promise<number> {
       case "--set":
         options.overrides.push(value());
         break;
+      case "--no-notebooks":
+        notebooks = false;
+        break;
       default:
         throw new Error(`reproduce: unknown option ${rest[i]}`);
     }
@@ -103,8 +188,15 @@ async function reproduceCommand(args: string[]): Promise<number> {
   const { reproduce } = await import("./experiments/reproduce.js");
   if (paper === "all" && (options.dataDir || options.outDir)) throw new Error("reproduce all: --data and --out name one paper's data and folder; run one paper at a time");
   for (const p of paper === "all" ? PAPERS.map((x) => x.name) : [paper]) {
-    const { outDir, files } = await reproduce(p, options);
+    const { outDir, files, cellsRun } = await reproduce(p, options);
     console.log(`wrote ${outDir}: ${files.join(", ")}`);
+    // Say so plainly: re-rendered committed rows are not a reproduction on this machine.
+    if (cellsRun === 0) console.log(`${p}: every cell was already in ${outDir}, so nothing was trained; the report was re-rendered from the stored cells. To retrain on this machine: \`npm run reproduce\` (a spot check of key cells) or \`anatomy-ssl reproduce ${p} --fresh --replace-committed\` (everything).`);
+  }
+  // The notebooks read the committed results: render them after the papers, in full mode.
+  if (paper === "all" && !options.quick && notebooks) {
+    const { renderNotebooks } = await import("./notebook/render.js");
+    await renderNotebooks();
   }
   return 0;
 }
@@ -119,6 +211,12 @@ export async function main(argv: string[]): Promise<number> {
       return (await import("./datasets/command.js")).dataCommand(rest);
     case "reproduce":
       return reproduceCommand(rest);
+    case "spot-check":
+      return spotCheckCommand(rest);
+    case "report":
+      return reportCommand(rest);
+    case "notebooks":
+      return notebooksCommand(rest);
     case undefined:
     case "help":
     case "--help":

@@ -25,6 +25,7 @@ import type { TrainOptions, TrainResult } from "../train/trainer.js";
 import { cellKey, pretrainKey, type CellRecord, type PretrainRecord, type ResultRow, type ResultsStore } from "./results.js";
 import type { ReportInput } from "./report.js";
 import { rule, type Rules } from "./settings.js";
+import type { SpotCheck } from "./spot-check.js";
 
 /** Settings every paper's protocol has; a paper's config extends this. */
 export interface ProtocolConfig {
@@ -155,6 +156,10 @@ export interface Paper<C extends ProtocolConfig = ProtocolConfig, D extends Prot
   runCell(input: CellInput<C, D>): Promise<CellOutput>;
   /** Tables, figures and README from the store; returns the files written. */
   writeReport(input: ReportInput<C, D>): string[];
+  /** Its notebook's file stem in notebooks/ (rendered to results/notebooks/<stem>.html). */
+  notebook: string;
+  /** The key cells `anatomy-ssl spot-check` retrains and compares with the committed run. */
+  spotCheck: SpotCheck;
 }
 
 /** The labelled subjects of a (budget, seed) cell: nested across budgets for a seed. */

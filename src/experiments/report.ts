@@ -62,6 +62,16 @@ export interface ReportInput<C = ProtocolConfig, D = unknown> {
   pretrains: PretrainRecord[];
   runInfo: RunInfo;
   quick: boolean;
+  /** Appended to the README's title: what kind of run this is when it is not the full one. */
+  titleNote?: string;
+  /** The paper's notebook stem (Paper.notebook). */
+  notebook: string;
+}
+
+/** Links to the paper's notebook, live and rendered (paths from results/<paper>/). */
+export function notebookLines(input: { notebook: string }): string[] {
+  const nb = input.notebook;
+  return [`Notebook: [notebooks/${nb}.ipynb](../../notebooks/${nb}.ipynb) (open it live with \`npm run lab\`); rendered with every output: [results/notebooks/${nb}.html](../notebooks/${nb}.html).`];
 }
 
 export interface Verdict {

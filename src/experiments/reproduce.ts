@@ -5,10 +5,12 @@
  * - Rerunning resumes: finished cells are kept. A folder made with another configuration is
  *   never mixed with new cells: the run stops and says so.
  * - A run's folder: results/<paper> for the built-in data, results/<paper>-<loader> for --data,
- *   with -quick for --quick; --out overrides. config.json is written with the first finished
+ *   with -quick for --quick and -spot-check for the spot check (spot-check.ts); --out overrides. config.json is written with the first finished
  *   cell, so a run that fails before it leaves nothing that blocks the corrected rerun.
  * - --fresh deletes the folder's cells; on results committed to git it refuses unless
  *   --replace-committed says so explicitly.
+ * - `renderOnly` (`anatomy-ssl report`) re-renders stored cells and refuses to train: a user
+ *   who only wants the committed tables never starts hours of training by accident.
  * - Provenance: run.json keeps the invocations that computed cells, rewritten after every cell
  *   (marked interrupted until the run ends, so a killed run keeps its wall time); one that computed
  *   nothing (a re-render) is recorded apart and never changes the stated wall time or machine.
@@ -21,14 +23,19 @@ import { applyOverrides } from "./config.js";
 import { PROTOCOL_RULES, protocolChecks, runProtocol, type ComputedOn, type Paper, type ProtocolConfig, type RunSummary } from "./protocol.js";
 import { findPaper, PAPERS } from "./registry.js";
 import type { Invocation, Regeneration, RunInfo } from "./report.js";
-import { ResultsStore, type CellRecord } from "./results.js";
+import { cellKey, pretrainKey, ResultsStore, type CellRecord } from "./results.js";
 import { validateSettings } from "./settings.js";
+import { spotCheckConfig } from "./spot-check.js";
 import { cacheRoot } from "./synthetic-cardiac.js";
 
 export { PAPERS };
 
 export interface ReproduceOptions {
   quick?: boolean;
+  /** The spot check's few cells of the full grid, with their own pretraining (spot-check.ts). */
+  spotCheck?: boolean;
+  /** Only re-render the report from stored cells; fail, naming what is missing, if any cell is. */
+  renderOnly?: boolean;
   dataDir?: string;
   outDir?: string;
   overrides?: string[];
@@ -38,9 +45,11 @@ export interface ReproduceOptions {
 }
 
 /** The validated configuration of a paper for these options (throws naming each bad setting). */
-export function resolveConfig(paper: Paper, options: Pick<ReproduceOptions, "quick" | "overrides" | "dataDir">): ProtocolConfig {
-  const config = applyOverrides(options.quick ? paper.quick : paper.full, options.overrides ?? []);
+export function resolveConfig(paper: Paper, options: Pick<ReproduceOptions, "quick" | "spotCheck" | "overrides" | "dataDir">): ProtocolConfig {
   const where = `reproduce ${paper.name}`;
+  if (options.quick && options.spotCheck) throw new Error(`${where}: --quick and the spot check are different runs; choose one`);
+  const base = options.spotCheck ? spotCheckConfig(paper) : options.quick ? paper.quick : paper.full;
+  const config = applyOverrides(base, options.overrides ?? []);
   validateSettings(where, config, { ...PROTOCOL_RULES, ...paper.rules }, [...protocolChecks, ...paper.checks] as ((c: never) => string[])[]);
   if (options.dataDir) {
     if (!fs.existsSync(options.dataDir) || !fs.statSync(options.dataDir).isDirectory()) throw new Error(`${where}: --data ${options.dataDir}: no such folder`);
@@ -49,10 +58,18 @@ export function resolveConfig(paper: Paper, options: Pick<ReproduceOptions, "qui
   return config;
 }
 
-/** results/<paper>[-<loader>][-quick]. */
-export function defaultOutDir(paper: Paper, config: ProtocolConfig, options: Pick<ReproduceOptions, "quick" | "dataDir">): string {
+/** results/<paper>[-<loader>][-quick|-spot-check]. */
+export function defaultOutDir(paper: Paper, config: ProtocolConfig, options: Pick<ReproduceOptions, "quick" | "spotCheck" | "dataDir">): string {
   const loader = options.dataDir ? `-${config.dataset === "synthetic" ? paper.dataLoaders[0] : config.dataset}` : "";
-  return path.join(projectRoot(), "results", `${paper.name}${loader}${options.quick ? "-quick" : ""}`);
+  return path.join(projectRoot(), "results", `${paper.name}${loader}${options.quick ? "-quick" : options.spotCheck ? "-spot-check" : ""}`);
+}
+
+/** The cells (and evaluated-only pretraining runs) of the grid that `store` lacks, as "method budget seed" texts. */
+function missingCells(config: ProtocolConfig, store: ResultsStore): string[] {
+  const { cells, pretrains } = store.load(() => {});
+  const missing = config.seeds.flatMap((seed) => config.budgets.flatMap((budget) => config.methods.filter((method) => !cells.has(cellKey({ method, budget, seed }))).map((method) => `${method} budget ${budget} seed ${seed}`)));
+  for (const seed of config.seeds) for (const pretext of config.pretrainOnly ?? []) if (!pretrains.has(pretrainKey({ pretext, seed }))) missing.push(`pretraining ${pretext} seed ${seed}`);
+  return missing;
 }
 
 /** True when git tracks files under `dir` (committed results). */
@@ -78,7 +95,16 @@ export async function reproduce(paperName: string, options: ReproduceOptions = {
   const store = new ResultsStore(path.join(outDir, "rows.jsonl"));
   const configFile = path.join(outDir, "config.json");
   const runFile = path.join(outDir, "run.json");
-  const configText = JSON.stringify({ paper: paper.name, quick: Boolean(options.quick), dataDir: options.dataDir ?? null, config }, null, 2) + "\n";
+  // spotCheck only when set, so folders made before it existed keep their configuration text.
+  const configText = JSON.stringify({ paper: paper.name, quick: Boolean(options.quick), ...(options.spotCheck ? { spotCheck: true } : {}), dataDir: options.dataDir ?? null, config }, null, 2) + "\n";
+  if (options.renderOnly) {
+    if (options.fresh) throw new Error(`report ${paper.name}: --fresh would delete the cells a report is made from`);
+    const missing = missingCells(config, store);
+    if (missing.length > 0) {
+      const shown = missing.slice(0, 5).join("; ") + (missing.length > 5 ? `; and ${missing.length - 5} more` : "");
+      throw new Error(`${outDir}: ${missing.length} cells are not computed (${shown}); \`report\` only re-renders stored cells: run \`anatomy-ssl reproduce ${paper.name}\` to compute them`);
+    }
+  }
   if (options.fresh) {
     if (fs.existsSync(outDir) && holdsCommittedFiles(outDir) && !options.replaceCommitted) {
       throw new Error(`${outDir} holds results committed to git; --fresh would delete them. Use --out DIR for a new folder, or add --replace-committed to recompute them in place.`);
@@ -116,7 +142,8 @@ export async function reproduce(paperName: string, options: ReproduceOptions = {
   const { data, summary, computedOn } = await runProtocol(paper, config, store, {
     dataDir: options.dataDir,
     // One folder for every paper's pretrained weights: shared pretexts are trained once.
-    workDir: path.join(cacheRoot(), "pretrained"),
+    // The spot check retrains its pretexts in its own folder: a cached run would check nothing.
+    workDir: options.spotCheck ? path.join(outDir, "pretrained") : path.join(cacheRoot(), "pretrained"),
     fresh: options.fresh,
     beforeFirstCell: () => {
       fs.mkdirSync(outDir, { recursive: true });
@@ -137,7 +164,12 @@ export async function reproduce(paperName: string, options: ReproduceOptions = {
   const packages = ran || !previous?.packages ? installed : previous.packages;
   const info = runInfo(ran ? [invocation(summary, computedOn, false)] : [], cellList, packages, data.description);
   fs.writeFileSync(runFile, JSON.stringify(info, null, 2) + "\n");
-  const command = ["anatomy-ssl reproduce", paper.name, options.quick ? "--quick" : "", options.dataDir ? `--data ${options.dataDir}` : "", ...overrides.map((o) => `--set ${o}`)].filter(Boolean).join(" ");
-  const files = paper.writeReport({ outDir, command, config, data, rows, cells: cellList, pretrains: [...pretrains.values()], runInfo: info, quick: Boolean(options.quick) });
+  const command = [options.spotCheck ? "anatomy-ssl spot-check" : "anatomy-ssl reproduce", paper.name, options.quick ? "--quick" : "", options.dataDir ? `--data ${options.dataDir}` : "", ...overrides.map((o) => `--set ${o}`)].filter(Boolean).join(" ");
+  const titleNote = options.quick
+    ? " (QUICK MODE: a smoke test, not a result)"
+    : options.spotCheck
+      ? " (SPOT CHECK: a few cells of the full grid retrained on this machine; spot-check.md compares them with the committed run)"
+      : "";
+  const files = paper.writeReport({ outDir, command, config, data, rows, cells: cellList, pretrains: [...pretrains.values()], runInfo: info, quick: Boolean(options.quick), titleNote, notebook: paper.notebook });
   return { outDir, files: ["rows.jsonl", "config.json", "run.json", ...files], cellsRun: summary.cellsRun };
 }

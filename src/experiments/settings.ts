@@ -26,6 +26,8 @@ export const rule = {
   oneOf: (values: readonly string[]): Rule => ({ ok: (v) => typeof v === "string" && values.includes(v), allowed: `one of ${values.join(", ")}` }),
   /** A non-empty list of distinct values, each from `values`. */
   subsetOf: (values: readonly string[]): Rule => ({ ok: (v) => Array.isArray(v) && v.length > 0 && v.every((x) => values.includes(x as string)) && new Set(v).size === v.length, allowed: `a non-empty comma list of distinct values from ${values.join(", ")}` }),
+  /** A list of distinct values, each from `values`, possibly empty (an optional extra, like evaluated-only pretexts). */
+  optionalSubsetOf: (values: readonly string[]): Rule => ({ ok: (v) => Array.isArray(v) && v.every((x) => values.includes(x as string)) && new Set(v).size === v.length, allowed: `a comma list (possibly empty) of distinct values from ${values.join(", ")}` }),
   /** Exactly n numbers (x, y, z of a vector), each >= min. */
   vector: (n: number, min: number): Rule => ({ ok: (v) => Array.isArray(v) && v.length === n && v.every((x) => typeof x === "number" && Number.isFinite(x) && x >= min), allowed: `${n} comma-separated numbers, each >= ${min}` }),
   /** Exactly n integers, each >= min. */

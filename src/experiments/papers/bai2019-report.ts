@@ -13,7 +13,7 @@ import * as path from "node:path";
 import type { Stack } from "../cardiac-stacks.js";
 import { compareWithBaseline, comparisonsCsv, type Comparison } from "../comparisons.js";
 import { ensurePlotlyAsset, htmlToPng, lineChartHtml, montagePng, type Tile } from "../figures.js";
-import { comparisonTable, f3, missedClasses, pFormat, provenanceLines, signed, writeCurveFigures, type ReportInput, reportWriter, trainingSection } from "../report.js";
+import { comparisonTable, f3, missedClasses, pFormat, provenanceLines, signed, writeCurveFigures, type ReportInput, reportWriter, trainingSection, notebookLines } from "../report.js";
 import { markdownTable, perSeedCsv, summariesCsv, summarizeCells, type CellSummary } from "../tables.js";
 import type { Bai2019Data } from "./bai2019.js";
 import { BAI2019_METHODS, type Bai2019Config } from "./bai2019-config.js";
@@ -89,12 +89,13 @@ function examplesPng(input: ReportInput<Bai2019Config, Bai2019Data>, st: Stack, 
 }
 
 function readme(input: ReportInput<Bai2019Config, Bai2019Data>, summaries: CellSummary[], comparisons: Comparison[], pngProblem?: string): string {
-  const { config, quick } = input;
+  const { config } = input;
   const budgets = [...new Set(summaries.map((s) => s.budget))].sort((a, b) => a - b);
   const ssl = config.methods.filter((m) => m !== "scratch");
   const comp = (m: string, b: number) => comparisons.find((c) => c.method === m && c.budget === b);
   const lines: string[] = [];
-  lines.push(`# Bai et al. 2019 — anatomical position prediction: reproduction${quick ? " (QUICK MODE: a smoke test, not a result)" : ""}`, "");
+  lines.push(`# Bai et al. 2019 — anatomical position prediction: reproduction${input.titleNote ?? ""}`, "");
+  lines.push(...notebookLines(input), "");
   lines.push(`Written by \`${input.command}\`; do not edit by hand.`, "");
   lines.push("## The claims and what we found", "");
   lines.push(`Paper (confirmed): with ${PAPER_CLAIM.budget} annotated subjects, SA mean Dice ${PAPER_CLAIM.scratch} (U-Net from scratch) → ${PAPER_CLAIM.ssl} (SSL), +${(PAPER_CLAIM.ssl - PAPER_CLAIM.scratch).toFixed(3)}; the gain shrinks with more labelled subjects. UK Biobank data.`, "");

@@ -27,7 +27,7 @@ import type { CellRecord } from "../results.js";
 import type { CellInput, CellOutput, Paper, Pretext, ProtocolData } from "../protocol.js";
 import { CARDIAC_LABELS, predictStack, scoreStack } from "../segmentation-eval.js";
 import { openCardiacSplit } from "../cardiac-split.js";
-import { writeBai2019Report } from "./bai2019-report.js";
+import { PAPER_CLAIM, writeBai2019Report } from "./bai2019-report.js";
 import { BAI2019_CHECKS, BAI2019_FULL, BAI2019_METHODS, BAI2019_QUICK, BAI2019_RULES, type Bai2019Config } from "./bai2019-config.js";
 
 export const PAPER = "bai2019";
@@ -168,4 +168,14 @@ export const BAI2019: Paper<Bai2019Config, Bai2019Data> = {
   pretexts: [ANATOMICAL_POSITION],
   runCell,
   writeReport: writeBai2019Report,
+  // The paper's one confirmed number: 5 annotated subjects, scratch vs SSL (SSL+All is the mode
+  // the README's headline quotes).
+  notebook: "01-bai2019-anatomical-position",
+  spotCheck: {
+    methods: ["scratch", "ssl-all"],
+    budget: PAPER_CLAIM.budget,
+    label: "mean",
+    paperSays: `with ${PAPER_CLAIM.budget} annotated subjects, SA mean Dice ${PAPER_CLAIM.scratch} from scratch -> ${PAPER_CLAIM.ssl} with SSL (confirmed; UK Biobank, not our phantoms).`,
+    paperValues: { scratch: PAPER_CLAIM.scratch, "ssl-all": PAPER_CLAIM.ssl },
+  },
 };

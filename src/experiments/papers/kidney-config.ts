@@ -138,7 +138,7 @@ export const KIDNEY_RULES: Rules = {
   // Optional in the shared protocol (absent: 0); this paper always sets it.
   "finetune.minSteps": rule.int(0),
   methods: rule.subsetOf(KIDNEY_METHODS.map((m) => m.name)),
-  pretrainOnly: rule.subsetOf(Object.keys(KIDNEY_PRETEXTS)),
+  pretrainOnly: rule.optionalSubsetOf(Object.keys(KIDNEY_PRETEXTS)),
 };
 
 export const KIDNEY_CHECKS = [

@@ -16,7 +16,7 @@ import { projectRoot } from "../../provenance.js";
 import { compareAbdomenWithRealSamples } from "../abdomen-realism.js";
 import { compareWithBaseline, comparisonsCsv, type Comparison } from "../comparisons.js";
 import { convergenceComparison, type ConvergenceRow } from "../convergence.js";
-import { claimSummary, comparisonTable, f3, missedClasses, provenanceLines, signed, writeCurveFigures, writeDiceVsBudget, type ReportInput, reportWriter, trainingSection, verdictOf } from "../report.js";
+import { claimSummary, comparisonTable, f3, missedClasses, provenanceLines, signed, writeCurveFigures, writeDiceVsBudget, type ReportInput, reportWriter, trainingSection, verdictOf, notebookLines } from "../report.js";
 import type { PretrainRecord, ResultRow } from "../results.js";
 import { markdownTable, perSeedCsv, summariesCsv, summarizeCells, type CellSummary } from "../tables.js";
 import type { KidneyData } from "./kidney.js";
@@ -106,11 +106,12 @@ function pretextsCsv(records: PretrainRecord[]): string {
 }
 
 function readme(input: ReportInput<KidneyConfig, KidneyData>, summaries: CellSummary[], comparisons: Comparison[], convergence: ConvergenceRow[], pngProblem?: string): string {
-  const { config, quick } = input;
+  const { config } = input;
   const budgets = [...new Set(summaries.map((s) => s.budget))].sort((a, b) => a - b);
   const ssl = config.methods.filter((m) => m !== "scratch");
   const lines: string[] = [];
-  lines.push(`# Kidney asymmetry (arXiv 2101.05456) — same-side siamese pretext: reproduction${quick ? " (QUICK MODE: a smoke test, not a result)" : ""}`, "");
+  lines.push(`# Kidney asymmetry (arXiv 2101.05456) — same-side siamese pretext: reproduction${input.titleNote ?? ""}`, "");
+  lines.push(...notebookLines(input), "");
   lines.push(`Written by \`${input.command}\`; do not edit by hand.`, "");
   lines.push("## The claims and what we found", "");
   lines.push("The paper (abstract, confirmed; no number is confirmed, so none is quoted): a siamese network pretrained to tell whether two kidney sections come from the same side of the body, used as the encoder of a segmentation network, gives better Dice and faster convergence than the same network from scratch, with no extra data, annotations or augmentation. Its public code crops the sections with the ground-truth kidney mask, so that version uses annotations: we run it as an upper bound beside a label-free version.", "");

@@ -8,7 +8,7 @@
  */
 import { summarize } from "../../metrics/stats.js";
 import { compareWithBaseline, comparisonsCsv, type Comparison } from "../comparisons.js";
-import { claimSummary, comparisonTable, f3, missedClasses, provenanceLines, writeCurveFigures, writeDiceVsBudget, type ReportInput, reportWriter, trainingSection, verdictOf } from "../report.js";
+import { claimSummary, comparisonTable, f3, missedClasses, provenanceLines, writeCurveFigures, writeDiceVsBudget, type ReportInput, reportWriter, trainingSection, verdictOf, notebookLines } from "../report.js";
 import type { PretrainRecord } from "../results.js";
 import { markdownTable, perSeedCsv, summariesCsv, summarizeCells, type CellSummary } from "../tables.js";
 import type { PglData } from "./pgl.js";
@@ -52,10 +52,11 @@ function pretextsCsv(records: PretrainRecord[], config: PglConfig): string {
 type Labelled = Comparison & { label: string };
 
 function readme(input: ReportInput<PglConfig, PglData>, summaries: CellSummary[], vsScratch: Labelled[], pglVsGlobal: Labelled[], budgets: number[], pngProblem?: string): string {
-  const { config, quick } = input;
+  const { config } = input;
   const find = (cs: Labelled[], method: string, label: string, budget: number) => cs.find((c) => c.method === method && c.label === label && c.budget === budget);
   const lines: string[] = [];
-  lines.push(`# PGL (Xie et al. 2020) — prior-guided local self-supervised learning, 3D multi-organ CT: reproduction${quick ? " (QUICK MODE: a smoke test, not a result)" : ""}`, "");
+  lines.push(`# PGL (Xie et al. 2020) — prior-guided local self-supervised learning, 3D multi-organ CT: reproduction${input.titleNote ?? ""}`, "");
+  lines.push(...notebookLines(input), "");
   lines.push(`Written by \`${input.command}\`; do not edit by hand.`, "");
   lines.push("## The claim and what we found", "");
   lines.push("The paper (abstract, confirmed; no table value is confirmed, so none is quoted): initialising a 3D segmentation network with PGL — global consistency plus a voxel-wise local consistency between two augmented views, aligned through their known spatial transforms — beats both random initialisation and global-consistency-only pretraining. The authors released no code; the method follows the paper's text (src/pretext/local-consistency.ts).", "");

@@ -215,4 +215,12 @@ export const PGL: Paper<PglConfig, PglData> = {
   pretexts: (Object.keys(PGL_PRETEXTS) as PglPretextName[]).map(consistencyPretext),
   runCell,
   writeReport: writePglReport,
+  // PGL against random init at the smallest budget, on the mean over organs.
+  notebook: "04-pgl-local-consistency",
+  spotCheck: {
+    methods: ["scratch", "pgl"],
+    budget: 1,
+    label: "mean",
+    paperSays: "PGL beats random init and global-only SSL on every dataset (qualitative; BTCV, MSD, KiTS, LiTS).",
+  },
 };

@@ -16,7 +16,7 @@ import * as path from "node:path";
 import { compareWithBaseline, comparisonsCsv, type Comparison } from "../comparisons.js";
 import { compareWithOtherStore } from "../cross-check.js";
 import { ensurePlotlyAsset, htmlToPng, lineChartHtml, montagePng, type Series, type Tile } from "../figures.js";
-import { claimSummary, comparisonTable, f3, missedClasses, provenanceLines, signed, writeCurveFigures, type ReportInput, reportWriter, trainingSection, verdictOf } from "../report.js";
+import { claimSummary, comparisonTable, f3, missedClasses, provenanceLines, signed, writeCurveFigures, type ReportInput, reportWriter, trainingSection, verdictOf, notebookLines } from "../report.js";
 import { scoredAs, type ResultRow } from "../results.js";
 import { markdownTable, perSeedCsv, summariesCsv, summarizeCells, type CellSummary } from "../tables.js";
 import type { Zhang2024Data } from "./zhang2024.js";
@@ -130,10 +130,11 @@ function claimLine(name: string, cs: Comparison[], method: string, baseline: str
 }
 
 function readme(input: ReportInput<Zhang2024Config, Zhang2024Data>, lcc: Scored, raw: Scored, budgets: number[], pngProblem: string | undefined, targetsFigure: boolean): string {
-  const { config, quick } = input;
+  const { config } = input;
   const lines: string[] = [];
   const cs = lcc.comparisons;
-  lines.push(`# Zhang et al. 2024 — anatomy-oriented imaging planes: reproduction${quick ? " (QUICK MODE: a smoke test, not a result)" : ""}`, "");
+  lines.push(`# Zhang et al. 2024 — anatomy-oriented imaging planes: reproduction${input.titleNote ?? ""}`, "");
+  lines.push(...notebookLines(input), "");
   lines.push(`Written by \`${input.command}\`; do not edit by hand.`, "");
   lines.push("## The claims and what we found", "");
   lines.push("The paper (abstract, confirmed; no table value is confirmed, so none is quoted): regressing where the other imaging planes cut an image (pretext A) and where a slice lies in its stack (pretext B) each help segmentation with few labels; the two are complementary and their multitask combination is best; and it beats other recent self-supervised methods.", "");

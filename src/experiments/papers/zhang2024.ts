@@ -194,4 +194,14 @@ export const ZHANG2024: Paper<Zhang2024Config, Zhang2024Data> = {
   pretexts: [PLANE_INTERSECTION, SLICE_LOCATION, PLANE_LOCATION, ANATOMICAL_POSITION],
   runCell,
   writeReport: writeZhang2024Report,
+  // The combined pretext A+B, the paper's headline, at the budget nearest the authors' default
+  // of 4 ACDC patients; scored after the largest connected component, as the authors do.
+  notebook: "02-zhang2024-planes-and-location",
+  spotCheck: {
+    methods: ["scratch", "planes-location"],
+    budget: 5,
+    label: "mean",
+    postprocess: "largest-component",
+    paperSays: "A and B each beat scratch and A+B is best (qualitative: no table value is known; the authors fine-tune on 4 ACDC patients).",
+  },
 };
