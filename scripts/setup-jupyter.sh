@@ -4,7 +4,7 @@
 #     (the python3 first on PATH may be another interpreter without these modules);
 #  2. registers the tslab TypeScript kernel *project-locally*: a hand-written kernel.json under
 #     .jupyter-kernel/kernels/tslab/ (gitignored). Nothing is written to ~/.local or /usr/share, so
-#     the kernel always runs this checkout's tslab. Use it with
+#     the kernel always runs this checkout's tslab. `npm run lab` (scripts/lab.sh) uses it; by hand:
 #         JUPYTER_PATH="$PWD/.jupyter-kernel" jupyter notebook
 #     test/notebooks.test.ts sets JUPYTER_PATH itself.
 # Idempotent: apt is only touched when a module is missing; kernel.json is rewritten only when its
