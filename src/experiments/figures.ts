@@ -70,7 +70,7 @@ export function chromiumPath(): string | undefined {
  */
 export function htmlToPng(htmlFile: string, pngFile: string, width = 920, height = 620): string | undefined {
   const chromium = chromiumPath();
-  if (!chromium) return "no Chromium found (apt-get install chromium, or set ANATOMY_SSL_CHROMIUM)";
+  if (!chromium) return "no Chromium found (`npm run setup` installs Debian's chromium; or apt-get install chromium, or set ANATOMY_SSL_CHROMIUM to a Chromium binary)";
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "anatomy-ssl-chromium-"));
   const r = spawnSync(
     chromium,

@@ -8,10 +8,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "../provenance.js";
 import { formatDuration } from "../train/progress.js";
+import { chromiumPath } from "./figures.js";
 import { findPaper } from "./registry.js";
 import { reproduce, resolveConfig } from "./reproduce.js";
 import { ResultsStore } from "./results.js";
 import { compareSpotCheck, spotCheckMarkdown, spotCheckVerdict } from "./spot-check.js";
+
+const htmlToPngMissing = "no Chromium found: `npm run setup` installs Debian's chromium";
 
 export interface SpotCheckRun {
   paper: string;
@@ -50,6 +53,7 @@ export async function runSpotChecks(paperNames: string[], options: SpotCheckOpti
     const markdown = spotCheckMarkdown(paper, result);
     fs.writeFileSync(path.join(outDir, "spot-check.md"), markdown.join("\n"));
     log(`   ${cellsRun > 0 ? `trained ${cellsRun} cells` : "every cell was already computed here (use --fresh to retrain)"} in ${formatDuration(seconds)}; results in ${path.relative(process.cwd(), outDir)}/\n`);
+    if (!fs.existsSync(path.join(outDir, "dice-vs-budget.png"))) log(`   no PNG figures (HTML only): ${chromiumPath() ? "Chromium failed; see the README there" : htmlToPngMissing}`);
     log(markdown.slice(2).join("\n"));
     runs.push({ paper: name, outDir, cellsRun, seconds, verdict: spotCheckVerdict(result), differs: result.cells.some((c) => c.within === false) || result.gains.some((g) => g.within === false) });
   }
