@@ -29,6 +29,10 @@ test("notebooks render: self-contained HTML whose plotly figures draw offline", 
   assert.ok(figures >= 1, "the tour draws at least one figure");
   assert.doesNotMatch(html, /<script[^>]*src="file:/, "no script loaded from this machine's disk");
   assert.match(html, /Rendered by <code>anatomy-ssl notebooks render<\/code> in small mode/);
+  // Every code cell shows the number it ran as, like a notebook run by hand (In [1], In [2], ...).
+  const prompts = [...html.matchAll(/In&nbsp;\[(\d+)\]/g)].map((m) => Number(m[1]));
+  assert.ok(prompts.length >= 2, "execution counts on the code cells");
+  assert.deepEqual(prompts, prompts.map((_, i) => i + 1));
   const index = JSON.parse(fs.readFileSync(path.join(out, "render.json"), "utf8")) as { notebook: string; html: string; mode: string }[];
   assert.deepEqual(index.map((x) => [x.notebook, x.html, x.mode]), [["notebooks/00-tour.ipynb", "00-tour.html", "small"]]);
   assert.match(fs.readFileSync(path.join(out, "README.md"), "utf8"), /\[00-tour\.html\]\(00-tour\.html\)/);

@@ -40,12 +40,16 @@ result = {"ok": True, "kernel": kernel, "seconds": [], "failure": None}
 started = time.time()
 try:
     with client.setup_kernel():
+        count = 0
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
             t0 = time.time()
+            count += 1
             try:
-                client.execute_cell(cell, index)
+                # tslab sends no execute_input, so nbclient numbers a cell only when told to
+                # (as its own execute() does): the rendered page shows In [n], not In [ ].
+                client.execute_cell(cell, index, execution_count=count)
             except Exception as e:
                 result["ok"] = False
                 result["failure"] = {
