@@ -20,8 +20,10 @@ commands:
                     with the paper (spot-check.md there). Rerunning resumes; --fresh retrains.
                     --against: compare with another run's folder; exits 1 when a key cell lies
                     outside the committed cell's 95% CI.
-  reproduce PAPER|all [--quick] [--data DIR] [--out DIR] [--set KEY=VALUE ...] [--fresh]
+  reproduce PAPER|all|baselines [--quick] [--data DIR] [--out DIR] [--set KEY=VALUE ...] [--fresh]
                     run a paper's protocol and write results/PAPER/ (papers: ${papers}).
+                    baselines: the generic SSL pretexts on each paper's data (results/baselines-*),
+                    then results/leaderboard/ from every stored row.
                     --quick: a few-minute smoke run into results/PAPER-quick/. --data: a real
                     dataset folder (e.g. M&Ms-2 layout) instead of the built-in phantoms,
                     written to results/PAPER-LOADER/. --set: override any protocol setting
@@ -186,7 +188,19 @@ async function reproduceCommand(args: string[]): Promise<number> {
     }
   }
   const { reproduce } = await import("./experiments/reproduce.js");
-  if (paper === "all" && (options.dataDir || options.outDir)) throw new Error("reproduce all: --data and --out name one paper's data and folder; run one paper at a time");
+  if ((paper === "all" || paper === "baselines") && (options.dataDir || options.outDir)) throw new Error(`reproduce ${paper}: --data and --out name one paper's data and folder; run one paper at a time`);
+  if (paper === "baselines") {
+    // The generic baselines' missing cells, then the leaderboards from every store of each dataset.
+    const { BASELINE_RUNS, writeLeaderboards } = await import("./experiments/leaderboards.js");
+    for (const p of BASELINE_RUNS) {
+      const { outDir, files } = await reproduce(p, options);
+      console.log(`wrote ${outDir}: ${files.join(", ")}`);
+    }
+    if (options.quick) return 0; // quick runs do not match the committed papers' grids
+    const { outDir, files } = writeLeaderboards();
+    console.log(`wrote ${outDir}: ${files.join(", ")}`);
+    return 0;
+  }
   for (const p of paper === "all" ? PAPERS.map((x) => x.name) : [paper]) {
     const { outDir, files, cellsRun } = await reproduce(p, options);
     console.log(`wrote ${outDir}: ${files.join(", ")}`);

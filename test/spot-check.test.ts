@@ -18,8 +18,8 @@ import { compareSpotCheck, spotCheckConfig, spotCheckVerdict } from "../src/expe
 test("spotCheckConfig: the full configuration narrowed to the first seed, the key budget and methods, and it validates", () => {
   const c = spotCheckConfig(KIDNEY as unknown as Paper);
   assert.deepEqual(c.seeds, [KIDNEY.full.seeds[0]]);
-  assert.deepEqual(c.budgets, [KIDNEY.spotCheck.budget]);
-  assert.deepEqual(c.methods, KIDNEY.spotCheck.methods);
+  assert.deepEqual(c.budgets, [KIDNEY.spotCheck!.budget]);
+  assert.deepEqual(c.methods, KIDNEY.spotCheck!.methods);
   assert.deepEqual(c.pretrainOnly, []);
   const strip = (x: ProtocolConfig) => ({ ...x, seeds: 0, budgets: 0, methods: 0, pretrainOnly: 0 });
   assert.deepEqual(strip(c), strip(KIDNEY.full));
@@ -105,14 +105,14 @@ test("spot-check end to end: retrained cells equal the committed run's; an alter
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "anatomy-ssl-spot-check-"));
   const committed = path.join(root, "committed");
   // The "committed" run: two seeds, its own cache, so the spot check shares nothing with it.
-  const full = run(["reproduce", "bai2019", "--out", committed, ...TINY, "--set", "seeds=1,2", "--set", `methods=${BAI2019.spotCheck.methods.join(",")}`], path.join(root, "cache-a"));
+  const full = run(["reproduce", "bai2019", "--out", committed, ...TINY, "--set", "seeds=1,2", "--set", `methods=${BAI2019.spotCheck!.methods.join(",")}`], path.join(root, "cache-a"));
   assert.equal(full.status, 0, full.stderr);
 
   const check = path.join(root, "check");
   const ok = run(["spot-check", "bai2019", "--out", check, "--against", committed, ...TINY], path.join(root, "cache-b"));
   assert.equal(ok.status, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /bai2019: REPRODUCED — every key cell equals the committed one/);
-  for (const method of BAI2019.spotCheck.methods) {
+  for (const method of BAI2019.spotCheck!.methods) {
     const mine = diceRows(check, method);
     assert.ok(mine.length > 0);
     assert.deepEqual(mine, diceRows(committed, method), `${method}: retrained rows differ from the committed ones`);

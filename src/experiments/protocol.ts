@@ -158,8 +158,8 @@ export interface Paper<C extends ProtocolConfig = ProtocolConfig, D extends Prot
   writeReport(input: ReportInput<C, D>): string[];
   /** Its notebook's file stem in notebooks/ (rendered to results/notebooks/<stem>.html). */
   notebook: string;
-  /** The key cells `anatomy-ssl spot-check` retrains and compares with the committed run. */
-  spotCheck: SpotCheck;
+  /** The key cells `anatomy-ssl spot-check` retrains and compares with the committed run (papers only, not baseline runs). */
+  spotCheck?: SpotCheck;
 }
 
 /** The labelled subjects of a (budget, seed) cell: nested across budgets for a seed. */

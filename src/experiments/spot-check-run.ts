@@ -12,7 +12,7 @@ import { chromiumPath } from "./figures.js";
 import { findPaper } from "./registry.js";
 import { reproduce, resolveConfig } from "./reproduce.js";
 import { ResultsStore } from "./results.js";
-import { compareSpotCheck, spotCheckMarkdown, spotCheckVerdict } from "./spot-check.js";
+import { compareSpotCheck, spotCheckMarkdown, spotCheckOf, spotCheckVerdict } from "./spot-check.js";
 
 const htmlToPngMissing = "no Chromium found: `npm run setup` installs Debian's chromium";
 
@@ -41,7 +41,7 @@ export async function runSpotChecks(paperNames: string[], options: SpotCheckOpti
   const runs: SpotCheckRun[] = [];
   for (const [i, name] of paperNames.entries()) {
     const paper = findPaper(name);
-    const s = paper.spotCheck;
+    const s = spotCheckOf(paper);
     log(`\n== spot check ${i + 1}/${paperNames.length}: ${paper.title}`);
     log(`   training ${s.methods.join(" and ")} at ${s.budget} labelled, seed ${paper.full.seeds[0]} (the full configuration otherwise${options.overrides?.length ? `, with ${options.overrides.join(" ")}` : ""}), with its own pretraining`);
     const started = performance.now();

@@ -32,9 +32,15 @@ export interface SpotCheck {
   paperValues?: Record<string, number>;
 }
 
+/** The paper's spot check, or an error saying it has none. */
+export function spotCheckOf(paper: Paper): SpotCheck {
+  if (!paper.spotCheck) throw new Error(`${paper.name} has no spot check (only the papers do: bai2019, zhang2024, kidney, pgl)`);
+  return paper.spotCheck;
+}
+
 /** The full configuration narrowed to the spot check's cells: first seed, one budget, its methods. */
 export function spotCheckConfig(paper: Paper): ProtocolConfig {
-  const s = paper.spotCheck;
+  const s = spotCheckOf(paper);
   return { ...paper.full, seeds: [paper.full.seeds[0]], budgets: [s.budget], methods: [...s.methods], pretrainOnly: [] };
 }
 
@@ -114,7 +120,7 @@ function pick(rows: ResultRow[], s: SpotCheck, budget: number, seed?: number): R
  * check's (its first seed, first budget and methods, baseline first, are the cells compared).
  */
 export function compareSpotCheck(paper: Paper, config: ProtocolConfig, checkRows: ResultRow[], committedDir: string): SpotCheckResult {
-  const s = paper.spotCheck;
+  const s = spotCheckOf(paper);
   const seed = config.seeds[0];
   const budget = config.budgets[0];
   const methods = config.methods;
@@ -187,7 +193,7 @@ export function spotCheckVerdict(r: SpotCheckResult): string {
 
 /** Markdown: the key cells side by side with the committed run and the paper. */
 export function spotCheckMarkdown(paper: Paper, r: SpotCheckResult): string[] {
-  const s = paper.spotCheck;
+  const s = spotCheckOf(paper);
   const label = r.label === "mean" ? "mean Dice over classes" : `${r.label} Dice`;
   const lines = [
     `## ${paper.title}: spot check against ${path.relative(process.cwd(), r.committedDir) || r.committedDir}`,

@@ -35,6 +35,15 @@ export function transferWeights(source: tf.LayersModel, target: tf.LayersModel, 
 }
 
 /**
+ * What a pretext network has to give: its encoder and decoder when it trained the U-Net's decoder
+ * (a whole-U-Net pretext: anatomical positions, restoration, masked images), else its encoder
+ * (a pooled-feature pretext: rotation, contrastive).
+ */
+export function transferScopeOf(source: tf.LayersModel): TransferScope {
+  return source.weights.some((w) => unetPart(w.originalName) === "decoder") ? "all-but-head" : "encoder";
+}
+
+/**
  * Freeze the layers of a part (no gradient updates). Note tfjs's BatchNormalization still
  * normalises with batch statistics (and updates its moving averages) in training mode even when
  * frozen, unlike Keras 2 in TensorFlow; the frozen encoder's convolutions do stay fixed.

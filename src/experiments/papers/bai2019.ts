@@ -15,7 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { dicePerClass } from "../../metrics/overlap.js";
-import { freezePart, transferWeights } from "../../models/transfer.js";
+import { freezePart, transferScopeOf, transferWeights } from "../../models/transfer.js";
 import { buildUNet2D } from "../../models/unet2d.js";
 import { anatomicalPositionHead } from "../../pretext/anatomical-position.js";
 import { segmentationLoss } from "../../train/losses.js";
@@ -79,13 +79,14 @@ export function meanDice(model: tf.LayersModel, stacks: Stack[], channels?: [num
   return sum / stacks.length;
 }
 
-async function runCell({ config, data, method, budget, seed, labelled, pretrained, trainOptions }: CellInput<Bai2019Config, Bai2019Data>): Promise<CellOutput> {
+export async function runBai2019Cell({ config, data, method, budget, seed, labelled, pretrained, trainOptions }: CellInput<Bai2019Config, Bai2019Data>): Promise<CellOutput> {
   const multitask = method.name === "ssl-multitask";
   const nClasses = SEG_CLASSES + (multitask ? positionChannels(config) : 0);
   const channels: [number, number] | undefined = multitask ? [0, SEG_CLASSES] : undefined;
   // Same initialisation for every method at a (budget, seed): only the pretrained parts differ.
   const model = cardiacUNet(config, nClasses, 1000 * seed + budget);
-  if (pretrained) transferWeights(pretrained, model, "all-but-head");
+  // A whole-U-Net pretext gives all but its head; an encoder-only one (a generic baseline) its encoder.
+  if (pretrained) transferWeights(pretrained, model, transferScopeOf(pretrained));
   if (method.name === "ssl-decoder") freezePart(model, "encoder");
   const labelledStacks = labelled.flatMap((s) => s.items as Stack[]);
   const segLogits = (logits: tf.Tensor4D) => (multitask ? (logits.slice([0, 0, 0, 0], [-1, -1, -1, SEG_CLASSES]) as tf.Tensor4D) : logits);
@@ -166,7 +167,7 @@ export const BAI2019: Paper<Bai2019Config, Bai2019Data> = {
   dataLoaders: ["mnms2", "acdc"],
   loadData: loadBai2019Data,
   pretexts: [ANATOMICAL_POSITION],
-  runCell,
+  runCell: runBai2019Cell,
   writeReport: writeBai2019Report,
   // The paper's one confirmed number: 5 annotated subjects, scratch vs SSL (SSL+All is the mode
   // the README's headline quotes).

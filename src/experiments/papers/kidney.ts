@@ -44,6 +44,12 @@ export interface KidneyData extends ProtocolData<SliceStack> {
   pretext: Record<KidneyPretextName, SubjectSections[]>;
   /** The same from the test subjects: held out, only to measure each pretext's accuracy. */
   heldOut: Record<KidneyPretextName, SubjectSections[]>;
+  /**
+   * Every non-test case on the segmentation grid, without labels (pool, validation and the rest):
+   * what a generic pretext pretrains on (papers/baselines-kidney.ts). This paper's own pretexts
+   * read their sections instead.
+   */
+  unlabelled: SliceStack[];
   /** The phantom beside the real samples (synthetic data only). */
   realism: { table: string; note: string };
 }
@@ -66,7 +72,7 @@ export async function loadKidneyData(config: KidneyConfig, dataDir?: string): Pr
   const empty = () => Object.fromEntries(names.map((n) => [n, []])) as unknown as Record<KidneyPretextName, SubjectSections[]>;
   // Realism is measured on 12 phantoms with the run's scan settings (real data: not applicable).
   const realism = dataDir ? { table: "", note: `Real data (${dataDir}): no phantom to compare.` } : await kidneyRealism(Array.from({ length: 12 }, (_, i) => i + 1), config.ct);
-  const data: KidneyData = { pool: [], validation: [], test: [], pretext: empty(), heldOut: empty(), realism, description };
+  const data: KidneyData = { pool: [], validation: [], test: [], unlabelled: [], pretext: empty(), heldOut: empty(), realism, description };
   const progress = new Progress("loading cases", ids.length);
   let loaded = 0;
   type Role = "pool" | "validation" | "test" | "unlabelled";
@@ -82,6 +88,7 @@ export async function loadKidneyData(config: KidneyConfig, dataDir?: string): Pr
       if (role === "pool") data.pool.push({ id, items: [stack] });
       else data[role].push(stack);
     }
+    if (role !== "test") data.unlabelled.push(prepareCtStack(id, hu, undefined, config.grid, landmarks, standardized));
     for (const name of names) {
       const v = KIDNEY_PRETEXTS[name];
       const s = config.sections;
@@ -150,7 +157,7 @@ function meanKidneyDice(model: tf.LayersModel, stacks: SliceStack[]): number {
   return sum / stacks.length;
 }
 
-async function runCell({ config, data, budget, seed, labelled, pretrained, trainOptions }: CellInput<KidneyConfig, KidneyData>): Promise<CellOutput> {
+export async function runKidneyCell({ config, data, budget, seed, labelled, pretrained, trainOptions }: CellInput<KidneyConfig, KidneyData>): Promise<CellOutput> {
   // Same initialisation for every method at a (budget, seed); only the encoder differs.
   const model = buildUNet2D({ height: config.grid.size, width: config.grid.size, inChannels: 1, nClasses: SEG_CLASSES, depth: config.unet.depth, baseFilters: config.unet.baseFilters, seed: 1000 * seed + budget });
   // One siamese branch becomes the encoder; the decoder starts from its initialisation.
@@ -183,7 +190,7 @@ export const KIDNEY: Paper<KidneyConfig, KidneyData> = {
   dataLoaders: ["kits19"],
   loadData: loadKidneyData,
   pretexts: (Object.keys(KIDNEY_PRETEXTS) as KidneyPretextName[]).map(sidePretext),
-  runCell,
+  runCell: runKidneyCell,
   writeReport: writeKidneyReport,
   // The label-free pretext at the smallest budget, where a pretext should help most.
   notebook: "03-kidney-asymmetry",

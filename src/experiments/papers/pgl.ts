@@ -168,7 +168,7 @@ function meanOrganDice(model: tf.LayersModel, cases: SliceStack[], config: PglCo
   return sum / cases.length;
 }
 
-async function runCell({ config, data, budget, seed, labelled, pretrained, trainOptions }: CellInput<PglConfig, PglData>): Promise<CellOutput> {
+export async function runPglCell({ config, data, budget, seed, labelled, pretrained, trainOptions }: CellInput<PglConfig, PglData>): Promise<CellOutput> {
   const g = config.grid;
   // Same initialisation for every method at a (budget, seed); only the encoder differs.
   const model = buildUNet3D({ inDepth: g.slices, height: g.size, width: g.size, inChannels: 1, nClasses: config.organs.length + 1, depth: config.unet.depth, baseFilters: config.unet.baseFilters, seed: 1000 * seed + budget });
@@ -213,7 +213,7 @@ export const PGL: Paper<PglConfig, PglData> = {
   dataLoaders: ["btcv", "msd-ct"],
   loadData: loadPglData,
   pretexts: (Object.keys(PGL_PRETEXTS) as PglPretextName[]).map(consistencyPretext),
-  runCell,
+  runCell: runPglCell,
   writeReport: writePglReport,
   // PGL against random init at the smallest budget, on the mean over organs.
   notebook: "04-pgl-local-consistency",

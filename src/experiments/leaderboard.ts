@@ -1,0 +1,225 @@
+/**
+ * One leaderboard per dataset (issue 14): every pretext, anatomy-aware and generic, at every
+ * label budget, read from the results stores the papers and the baseline runs already wrote
+ * (nothing is recomputed here), on the same splits, test subjects and seeds.
+ *
+ * - Mean Dice: mean over seeds of the per-seed test means, with the protocol's 95% t-CI over seeds
+ *   (tables.ts); the gain over scratch and every anatomy-minus-generic difference: the protocol's
+ *   two-level bootstrap over seeds and test subjects (comparisons.ts). A pretext "beats" another at
+ *   a budget when the CI of their difference lies above 0.
+ * - Rank: by mean Dice within a budget (1 = best); ranks are descriptive, the CIs decide.
+ * - Pretraining cost: wall seconds per pretraining run (mean over seeds) from the stores'
+ *   pretraining records, wherever a store of the same dataset recorded that pretext.
+ * - Stores are combined only when their configurations agree on every setting that decides the
+ *   data, the split and the fine-tuning (`sharedKeys`); otherwise it is an error naming the keys.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { compareWithBaseline, type Comparison } from "./comparisons.js";
+import { ensurePlotlyAsset, htmlToPng, plotlyPageHtml } from "./figures.js";
+import type { ProtocolConfig } from "./protocol.js";
+import { cellKey, ResultsStore, scoredAs, type PretrainRecord, type ResultRow } from "./results.js";
+import { summarizeCells } from "./tables.js";
+import type { Summary } from "../metrics/stats.js";
+
+export type PretextKind = "scratch" | "anatomy" | "generic";
+
+export interface LeaderboardEntry {
+  /** Method name in its store. */
+  method: string;
+  /** The results folder (under results/) whose store holds it. */
+  from: string;
+  label: string;
+  kind: PretextKind;
+  /** Its pretext's name in the stores' pretraining records (none for scratch). */
+  pretext?: string;
+  /** A caveat shown beside it (e.g. "crops with the kidney labels"). */
+  note?: string;
+}
+
+export interface LeaderboardSpec {
+  /** File prefix and heading: "cardiac", "kidney", "abdomen". */
+  name: string;
+  title: string;
+  /** The Dice compared: "mean" over classes or one class. */
+  label: string;
+  /** Settings every combined store must share. */
+  sharedKeys: string[];
+  entries: LeaderboardEntry[];
+}
+
+export interface MethodRow {
+  entry: LeaderboardEntry;
+  budget: number;
+  dice: Summary;
+  rank: number;
+  gain?: Comparison;
+  pretrainSeconds?: number;
+  pretrainRuns: number;
+}
+
+export interface LeaderboardResult {
+  spec: LeaderboardSpec;
+  budgets: number[];
+  seeds: number[];
+  rows: MethodRow[];
+  /** anatomy − generic at each budget. */
+  pairs: { anatomy: LeaderboardEntry; generic: LeaderboardEntry; budget: number; c: Comparison }[];
+  subjects: number;
+}
+
+const get = (o: unknown, key: string): unknown => key.split(".").reduce<unknown>((n, k) => (n && typeof n === "object" ? (n as Record<string, unknown>)[k] : undefined), o);
+
+/** Load and check the stores of a leaderboard; throws naming a missing store, cell or differing setting. */
+export function loadLeaderboardRows(spec: LeaderboardSpec, resultsDir: string): { rows: ResultRow[]; pretrains: PretrainRecord[]; config: ProtocolConfig } {
+  const folders = [...new Set(spec.entries.map((e) => e.from))];
+  const configs = new Map<string, ProtocolConfig>();
+  const rows: ResultRow[] = [];
+  const pretrains: PretrainRecord[] = [];
+  for (const folder of folders) {
+    const dir = path.join(resultsDir, folder);
+    const configFile = path.join(dir, "config.json");
+    if (!fs.existsSync(configFile)) throw new Error(`leaderboard ${spec.name}: ${configFile} not found: run \`anatomy-ssl reproduce ${folder}\` first`);
+    configs.set(folder, (JSON.parse(fs.readFileSync(configFile, "utf8")) as { config: ProtocolConfig }).config);
+    const store = new ResultsStore(path.join(dir, "rows.jsonl")).load();
+    const wanted = new Set(spec.entries.filter((e) => e.from === folder).map((e) => e.method));
+    rows.push(...scoredAs(store.rows, undefined).filter((r) => wanted.has(r.method) && r.metric === "dice" && r.label === spec.label));
+    pretrains.push(...store.pretrains.values());
+  }
+  const [first, ...rest] = folders;
+  const base = configs.get(first)!;
+  for (const folder of rest) {
+    const differ = spec.sharedKeys.filter((k) => JSON.stringify(get(configs.get(folder), k)) !== JSON.stringify(get(base, k)));
+    if (differ.length) throw new Error(`leaderboard ${spec.name}: results/${folder} and results/${first} were made with different ${differ.join(", ")}; they cannot share one leaderboard`);
+  }
+  // Every entry needs every (budget, seed) cell of the host's grid.
+  const have = new Set(rows.map((r) => `${r.method}@${r.budget}@${r.seed}`));
+  const missing = spec.entries.flatMap((e) => base.budgets.flatMap((b) => base.seeds.filter((s) => !have.has(`${e.method}@${b}@${s}`)).map((s) => `${e.method} (results/${e.from}) ${cellKey({ method: e.method, budget: b, seed: s })}`)));
+  if (missing.length) throw new Error(`leaderboard ${spec.name}: ${missing.length} cells missing, e.g. ${missing.slice(0, 3).join("; ")}: run \`anatomy-ssl reproduce\` for those folders first`);
+  return { rows, pretrains, config: base };
+}
+
+/** The leaderboard's numbers from loaded rows. */
+export function computeLeaderboard(spec: LeaderboardSpec, rows: ResultRow[], pretrains: PretrainRecord[], config: ProtocolConfig): LeaderboardResult {
+  const scratch = spec.entries.find((e) => e.kind === "scratch");
+  if (!scratch) throw new Error(`leaderboard ${spec.name}: no scratch entry`);
+  const summaries = summarizeCells(rows);
+  const gains = compareWithBaseline(rows, scratch.method);
+  const budgets = [...config.budgets].sort((a, b) => a - b);
+  const out: MethodRow[] = [];
+  for (const budget of budgets) {
+    const here = spec.entries.map((entry) => {
+      const dice = summaries.find((s) => s.method === entry.method && s.budget === budget)!.summary;
+      const runs = entry.pretext ? dedupe(pretrains.filter((p) => p.pretext === entry.pretext && config.seeds.includes(p.seed))) : [];
+      const seconds = runs.map((p) => p.seconds).filter(Number.isFinite);
+      return { entry, budget, dice, rank: 0, gain: gains.find((g) => g.method === entry.method && g.budget === budget), pretrainSeconds: seconds.length ? seconds.reduce((a, b) => a + b, 0) / seconds.length : undefined, pretrainRuns: seconds.length };
+    });
+    [...here].sort((a, b) => b.dice.mean - a.dice.mean).forEach((r, i) => (r.rank = i + 1));
+    out.push(...here);
+  }
+  const pairs: LeaderboardResult["pairs"] = [];
+  for (const g of spec.entries.filter((e) => e.kind === "generic")) {
+    const cs = compareWithBaseline(rows.filter((r) => r.method === g.method || spec.entries.some((e) => e.kind === "anatomy" && e.method === r.method)), g.method);
+    for (const a of spec.entries.filter((e) => e.kind === "anatomy")) for (const c of cs.filter((x) => x.method === a.method)) pairs.push({ anatomy: a, generic: g, budget: c.budget, c });
+  }
+  const subjects = new Set(rows.filter((r) => r.method === scratch.method).map((r) => r.subject)).size;
+  return { spec, budgets, seeds: [...config.seeds], rows: out, pairs, subjects };
+}
+
+/** One record per (pretext, seed): a store may hold a cached copy of another store's run. */
+function dedupe(records: PretrainRecord[]): PretrainRecord[] {
+  const byKey = new Map<string, PretrainRecord>();
+  for (const r of records) {
+    const k = `${r.pretext}|${r.seed}`;
+    const have = byKey.get(k);
+    if (!have || (have.fromCache && !r.fromCache)) byKey.set(k, r);
+  }
+  return [...byKey.values()];
+}
+
+const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "n/a");
+const sg = (x: number) => `${x >= 0 ? "+" : ""}${f3(x)}`;
+const ci = (c: Comparison) => `${sg(c.meanGain)} [${sg(c.ciLow)}, ${sg(c.ciHigh)}]`;
+const kindText: Record<PretextKind, string> = { scratch: "none", anatomy: "anatomy-aware", generic: "generic" };
+
+/** Markdown for one dataset: the table at every budget, the anatomy-vs-generic verdicts, plain statements. */
+export function leaderboardMarkdown(r: LeaderboardResult, figure: { file: string; png?: string }): string[] {
+  const { spec } = r;
+  const lines = [`## ${spec.title}`, ""];
+  lines.push(`Dice: ${spec.label === "mean" ? "mean over classes" : spec.label}; ${r.seeds.length} seeds x ${r.subjects} test subjects. Mean Dice ± half-width of the 95% t-CI over seeds; gains and differences: mean, 95% bootstrap CI over seeds and test subjects.`, "");
+  for (const budget of r.budgets) {
+    lines.push(`### ${budget} labelled`, "", "| rank | pretext | kind | mean Dice [95% CI] | gain over scratch [95% CI] | pretraining (s per run) | from |", "|---|---|---|---|---|---|---|");
+    for (const row of r.rows.filter((x) => x.budget === budget).sort((a, b) => a.rank - b.rank)) {
+      const d = row.dice;
+      const cost = row.entry.kind === "scratch" ? "-" : row.pretrainSeconds === undefined ? "not recorded" : `${row.pretrainSeconds.toFixed(0)} (${row.pretrainRuns} runs)`;
+      lines.push(`| ${row.rank} | ${row.entry.label}${row.entry.note ? ` (${row.entry.note})` : ""} | ${kindText[row.entry.kind]} | ${f3(d.mean)} ± ${Number.isFinite(d.halfWidth) ? d.halfWidth.toFixed(3) : "n/a"} | ${row.gain ? ci(row.gain) : "-"} | ${cost} | results/${row.entry.from} |`);
+    }
+    lines.push("");
+  }
+  lines.push("### Does each anatomy-aware pretext beat each generic one?", "", "Difference in Dice (anatomy-aware − generic), mean [95% CI]; **bold** when the CI excludes 0.", "");
+  const generics = spec.entries.filter((e) => e.kind === "generic");
+  lines.push(`| labelled | anatomy-aware | ${generics.map((g) => g.label).join(" | ")} |`, `|---|---|${generics.map(() => "---").join("|")}|`);
+  for (const budget of r.budgets) {
+    for (const a of spec.entries.filter((e) => e.kind === "anatomy")) {
+      const cellsText = generics.map((g) => {
+        const p = r.pairs.find((x) => x.anatomy === a && x.generic === g && x.budget === budget);
+        if (!p) return "n/a";
+        const text = ci(p.c);
+        return p.c.ciLow > 0 || p.c.ciHigh < 0 ? `**${text}**` : text;
+      });
+      lines.push(`| ${budget} | ${a.label} | ${cellsText.join(" | ")} |`);
+    }
+  }
+  lines.push("");
+  for (const a of spec.entries.filter((e) => e.kind === "anatomy")) {
+    const parts = r.budgets.map((budget) => {
+      const ps = r.pairs.filter((x) => x.anatomy === a && x.budget === budget);
+      const wins = ps.filter((p) => p.c.ciLow > 0).map((p) => p.generic.label);
+      const losses = ps.filter((p) => p.c.ciHigh < 0).map((p) => p.generic.label);
+      return `at ${budget}: beats ${wins.length ? wins.join(", ") : "none"}; loses to ${losses.length ? losses.join(", ") : "none"}; no difference shown with the other ${ps.length - wins.length - losses.length}`;
+    });
+    lines.push(`- **${a.label}** ${parts.join("; ")}.`);
+  }
+  lines.push("", figure.png ? `![gain over scratch vs budget](${figure.png}) (interactive: ${figure.file})` : `Gain over scratch vs budget: ${figure.file}.`, "");
+  return lines;
+}
+
+/** <name>-gain.html (+ .png): each pretext's gain over scratch by budget, asymmetric 95% CI bars. */
+export function writeGainFigure(outDir: string, r: LeaderboardResult): { file: string; png?: string } {
+  const traces = r.spec.entries
+    .filter((e) => e.kind !== "scratch")
+    .map((e) => {
+      const pts = r.rows.filter((x) => x.entry === e && x.gain).sort((a, b) => a.budget - b.budget);
+      return {
+        type: "scatter",
+        mode: "lines+markers",
+        name: e.label,
+        line: { dash: e.kind === "generic" ? "dot" : "solid" },
+        x: pts.map((p) => p.budget),
+        y: pts.map((p) => p.gain!.meanGain),
+        error_y: { type: "data", symmetric: false, array: pts.map((p) => p.gain!.ciHigh - p.gain!.meanGain), arrayminus: pts.map((p) => p.gain!.meanGain - p.gain!.ciLow), visible: true },
+      };
+    });
+  const title = `${r.spec.title}: gain in Dice over scratch (solid: anatomy-aware, dotted: generic)`;
+  const layout = {
+    title: { text: title },
+    xaxis: { title: { text: "labelled training subjects" }, type: "log", tickvals: r.budgets },
+    yaxis: { title: { text: "Dice gain over scratch (95% bootstrap CI)" }, zeroline: true },
+    width: 900,
+    height: 600,
+    margin: { t: 70, b: 150 },
+    legend: { orientation: "h", x: 0, y: -0.2, yanchor: "top" },
+  };
+  ensurePlotlyAsset(outDir);
+  const file = `${r.spec.name}-gain.html`;
+  fs.writeFileSync(path.join(outDir, file), plotlyPageHtml(title, traces, layout));
+  const png = `${r.spec.name}-gain.png`;
+  return htmlToPng(path.join(outDir, file), path.join(outDir, png)) ? { file } : { file, png };
+}
+
+/** <name>.csv: one row per pretext and budget. */
+export function leaderboardCsv(r: LeaderboardResult): string {
+  const head = "dataset,budget,rank,method,from,kind,dice_mean,dice_ci_low,dice_ci_high,seeds,gain,gain_ci_low,gain_ci_high,gain_p,pretrain_seconds,pretrain_runs";
+  const lines = r.rows.map((x) => [r.spec.name, x.budget, x.rank, x.entry.method, x.entry.from, x.entry.kind, x.dice.mean, x.dice.ciLow, x.dice.ciHigh, x.dice.n, x.gain?.meanGain ?? "", x.gain?.ciLow ?? "", x.gain?.ciHigh ?? "", x.gain?.pValue ?? "", x.pretrainSeconds ?? "", x.pretrainRuns].join(","));
+  return [head, ...lines].join("\n") + "\n";
+}
