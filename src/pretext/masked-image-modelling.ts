@@ -26,12 +26,13 @@
  *   ratio, and predicts a hidden pixel only from visible pixels within its receptive field. With
  *   4-px patches at 0.6, all 8 neighbours of a hidden patch are hidden too with probability
  *   0.6^8 ~ 1.7% (0.75^8 ~ 10% at MAE's ratio): hard, yet rarely hopeless for a small network.
- * - Mask value: masked pixels are set to 0, not a learned mask token (SimMIM learns one in the
- *   patch embedding; the host U-Net's first layer is a convolution on raw pixels, and adding an
- *   input channel for the mask would change the first kernel's shape, so it would no longer
- *   transfer). 0 is the mean of a z-scored image (the CT hosts: windowed, z-scored over the
- *   volume); hosts that scale to [0, 1] (the cardiac stacks: percentile-normalised) see 0 as the
- *   darkest value instead. Either way the square edges of the blanked patches mark them.
+ * - Mask value: masked pixels are set to the mean of the image's visible pixels, not a learned
+ *   mask token (SimMIM learns one in the patch embedding; the host U-Net's first layer is a
+ *   convolution on raw pixels, and adding an input channel for the mask would change the first
+ *   kernel's shape, so it would no longer transfer). The visible mean is neutral whatever the
+ *   host's scaling (the CT hosts are z-scored, where it is near 0; the cardiac stacks are
+ *   percentile-scaled to [0, 1], where 0 would be the darkest tissue), and it reveals nothing of
+ *   the hidden pixels. The square edges of the filled patches still mark them.
  * - Loss: mean squared error over the masked pixels only, pooled over the batch (as MAE; SimMIM
  *   uses L1 on the same pixels). Every image has the same number of masked pixels, so this is
  *   also the mean of the per-image masked MSEs. Unmasked pixels do not count: copying the visible
@@ -123,9 +124,17 @@ export function drawPatchMask(shape: readonly number[], options: Partial<MimOpti
   return mask;
 }
 
-/** The network's input: the image with the pixels where mask = 1 set to 0 (+0, not -0 as image x (1 - mask) gives). */
+/**
+ * The network's input: each image [b, ...shape, 1] with the pixels where mask = 1 set to the mean
+ * of that image's visible pixels (see the module comment).
+ */
 export function maskImage(image: tf.Tensor, mask: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.where(tf.greater(mask, 0.5), tf.zerosLike(image), image));
+  return tf.tidy(() => {
+    const axes = image.shape.map((_, i) => i).slice(1);
+    const visible = tf.sub(1, mask);
+    const mean = tf.div(tf.sum(tf.mul(image, visible), axes, true), tf.maximum(tf.sum(visible, axes, true), 1));
+    return tf.where(tf.greater(mask, 0.5), tf.mul(tf.onesLike(image), mean), image);
+  });
 }
 
 /**
@@ -171,11 +180,17 @@ export function mimExample(image: tf.Tensor, rng: Random, options: Partial<MimOp
   if (image.shape.at(-1) !== 1 || (shape.length !== 2 && shape.length !== 3)) throw new Error(`mim: an example takes one image [...shape, 1] (2D or 3D), got shape [${image.shape.join(", ")}]`);
   const target = Float32Array.from(image.dataSync());
   const mask = drawPatchMask(shape, o, rng);
-  const input = target.map((v, i) => (mask[i] ? 0 : v));
+  let sum = 0;
+  let visible = 0;
+  target.forEach((v, i) => {
+    if (!mask[i]) [sum, visible] = [sum + v, visible + 1];
+  });
+  const fill = sum / visible;
+  const input = target.map((v, i) => (mask[i] ? fill : v));
   const patches = patchGrid(shape, o.patch).reduce((a, b) => a * b, 1);
   const k = maskedPatchCount(patches, o.ratio);
   const side = shape.map(() => o.patch).join("x");
-  return { shape, input, target, mask, label: `${k} of ${patches} patches of ${side} px masked (set to 0); predict the original pixels under the mask` };
+  return { shape, input, target, mask, label: `${k} of ${patches} patches of ${side} px masked (set to the visible mean); predict the original pixels under the mask` };
 }
 
 /**
