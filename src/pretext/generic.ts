@@ -60,3 +60,15 @@ export function pooledBottleneck(unet: tf.LayersModel, net: Pick<SegmentationNet
   const flat = tf.layers.reshape({ name: `${name}_flatten`, targetShape: [-1, channels] }).apply(bottleneck) as tf.SymbolicTensor;
   return tf.layers.globalAveragePooling1d({ name }).apply(flat) as tf.SymbolicTensor;
 }
+
+/**
+ * A model from the U-Net's input to `output` (a head on its encoder), freeing the U-Net layers
+ * that are not on that path: the host's builder made the decoder's and head's variables, and
+ * nothing else would ever dispose them.
+ */
+export function encoderModel(unet: tf.LayersModel, output: tf.SymbolicTensor, name: string): tf.LayersModel {
+  const model = tf.model({ name, inputs: unet.inputs, outputs: output });
+  const kept = new Set(model.layers);
+  for (const layer of unet.layers) if (!kept.has(layer) && layer.weights.length > 0) layer.dispose();
+  return model;
+}

@@ -41,7 +41,7 @@ import type { Pretext } from "../experiments/protocol.js";
 import type { TransferScope } from "../models/transfer.js";
 import type { Random } from "../random.js";
 import { train, type Batch } from "../train/trainer.js";
-import { pooledBottleneck, type GenericHost, type SegmentationNetwork } from "./generic.js";
+import { encoderModel, pooledBottleneck, type GenericHost, type SegmentationNetwork } from "./generic.js";
 
 export const ROTATION_NAME = "rotation";
 
@@ -149,11 +149,7 @@ export function buildRotationModel(net: SegmentationNetwork, seed: number, optio
   const pooled = pooledBottleneck(unet, net, "rot_pool");
   const hidden = tf.layers.dense({ name: "rot_hidden", units: o.hidden, activation: "relu", kernelInitializer: tf.initializers.heNormal(init(1)) }).apply(pooled) as tf.SymbolicTensor;
   const logits = tf.layers.dense({ name: "rot_logits", units: ROTATIONS, kernelInitializer: tf.initializers.glorotUniform(init(2)) }).apply(hidden) as tf.SymbolicTensor;
-  const model = tf.model({ name: ROTATION_NAME, inputs: unet.inputs, outputs: logits });
-  // The decoder's and head's variables exist (built when the U-Net was) but nothing holds them.
-  const kept = new Set(model.layers.map((l) => l.name));
-  for (const layer of unet.layers) if (!kept.has(layer.name)) layer.dispose();
-  return model;
+  return encoderModel(unet, logits, ROTATION_NAME);
 }
 
 /** The rotation pretext on a host dataset (see the module comment). */

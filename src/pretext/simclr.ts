@@ -60,7 +60,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Pretext } from "../experiments/protocol.js";
 import type { Random } from "../random.js";
 import { train } from "../train/trainer.js";
-import { pooledBottleneck, type GenericHost, type SegmentationNetwork } from "./generic.js";
+import { encoderModel, pooledBottleneck, type GenericHost, type SegmentationNetwork } from "./generic.js";
 import { unitRows } from "./local-consistency.js";
 
 export const SIMCLR_NAME = "simclr";
@@ -253,10 +253,7 @@ export function buildSimclrModel(net: SegmentationNetwork, o: SimclrOptions, see
   const init = (k: number) => tf.initializers.glorotUniform({ seed: seed * 1000 + 900 + k });
   const hidden = tf.layers.dense({ name: "simclr_hidden", units: o.hidden, activation: "relu", kernelInitializer: init(1) }).apply(pooled) as tf.SymbolicTensor;
   const z = tf.layers.dense({ name: "simclr_projection", units: o.projection, kernelInitializer: init(2) }).apply(hidden) as tf.SymbolicTensor;
-  const model = tf.model({ name: "simclr", inputs: unet.inputs, outputs: z });
-  const kept = new Set(model.layers);
-  for (const layer of unet.layers) if (!kept.has(layer) && layer.weights.length > 0) layer.dispose();
-  return model;
+  return encoderModel(unet, z, "simclr");
 }
 
 /** SimCLR on a generic host: encoder + projector trained with NT-Xent on two views per image. */
