@@ -60,6 +60,7 @@ for (const [host, baseline, settings, methods, hostMethods] of [
     const r = results[0];
     assert.equal(r.rows.length, entries.length, "one row per pretext at the one budget");
     assert.equal(r.pairs.length, entries.filter((e) => e.kind === "anatomy").length * entries.filter((e) => e.kind === "generic").length);
+    assert.ok(r.rows.filter((x) => x.entry.kind !== "scratch").every((x) => x.gain && Number.isFinite(x.gain.meanGain)), "every pretext has its gain over scratch");
     const readme = fs.readFileSync(path.join(root, "leaderboard", "README.md"), "utf8");
     for (const e of entries) assert.ok(readme.includes(e.label), `${e.label} in the leaderboard`);
     assert.ok(fs.existsSync(path.join(root, "leaderboard", `${spec.name}.csv`)));

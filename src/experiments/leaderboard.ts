@@ -104,7 +104,7 @@ export function computeLeaderboard(spec: LeaderboardSpec, rows: ResultRow[], pre
   const scratch = spec.entries.find((e) => e.kind === "scratch");
   if (!scratch) throw new Error(`leaderboard ${spec.name}: no scratch entry`);
   const summaries = summarizeCells(rows);
-  const gains = compareWithBaseline(rows, scratch.method);
+  const gains = compareWithBaseline(rows, scratch.method, { label: spec.label });
   const budgets = [...config.budgets].sort((a, b) => a - b);
   const out: MethodRow[] = [];
   for (const budget of budgets) {
@@ -119,7 +119,7 @@ export function computeLeaderboard(spec: LeaderboardSpec, rows: ResultRow[], pre
   }
   const pairs: LeaderboardResult["pairs"] = [];
   for (const g of spec.entries.filter((e) => e.kind === "generic")) {
-    const cs = compareWithBaseline(rows.filter((r) => r.method === g.method || spec.entries.some((e) => e.kind === "anatomy" && e.method === r.method)), g.method);
+    const cs = compareWithBaseline(rows.filter((r) => r.method === g.method || spec.entries.some((e) => e.kind === "anatomy" && e.method === r.method)), g.method, { label: spec.label });
     for (const a of spec.entries.filter((e) => e.kind === "anatomy")) for (const c of cs.filter((x) => x.method === a.method)) pairs.push({ anatomy: a, generic: g, budget: c.budget, c });
   }
   const subjects = new Set(rows.filter((r) => r.method === scratch.method).map((r) => r.subject)).size;
