@@ -29,6 +29,8 @@ test("notebooks render: self-contained HTML whose plotly figures draw offline", 
   assert.ok(figures >= 1, "the tour draws at least one figure");
   assert.doesNotMatch(html, /<script[^>]*src="file:/, "no script loaded from this machine's disk");
   assert.match(html, /Rendered by <code>anatomy-ssl notebooks render<\/code> in small mode/);
+  // The real samples of ../shared/data are never copied into a page: the tour fell back to its synthetic volume.
+  assert.match(html, /no M&amp;Ms-2 data under [^:]*no-real-data: using the synthetic demo volume/);
   // Every code cell shows the number it ran as, like a notebook run by hand (In [1], In [2], ...).
   const prompts = [...html.matchAll(/In&nbsp;\[(\d+)\]/g)].map((m) => Number(m[1]));
   assert.ok(prompts.length >= 2, "execution counts on the code cells");

@@ -137,6 +137,8 @@ export interface ExecuteOptions {
   cellTimeout: number;
   /** Kernel working directory (default notebooks/: notebooks import "../dist/src/..."). */
   cwd?: string;
+  /** Extra environment for the kernel. */
+  env?: Record<string, string>;
 }
 
 /** Execute `file` cell by cell in a real Jupyter kernel; resolves with the result (never throws on a failing cell). */
@@ -150,6 +152,7 @@ export function executeNotebook(file: string, options: ExecuteOptions): Promise<
     // Connection files go to the output dir, not ~/.local/share/jupyter.
     JUPYTER_RUNTIME_DIR: path.join(options.outDir, "runtime"),
     ANATOMY_SSL_NOTEBOOK_MODE: options.mode,
+    ...options.env,
   };
   const cwd = options.cwd ?? path.join(projectRoot(), "notebooks");
   const args = ["-c", RUNNER, file, executed, cwd, String(options.cellTimeout), resultPath];

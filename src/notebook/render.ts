@@ -8,6 +8,10 @@
  *   which no reader has, and the notebooks use neither, so they are removed.
  * - Provenance: a first cell says how, where and with what code the page was made; render.json
  *   keeps the same per notebook. The source notebooks stay output-free.
+ * - No real data: the notebooks show the real samples of ../shared/data when they find them, but
+ *   those are licensed datasets that must never be copied into the project, and a rendered page
+ *   embeds every pixel it shows. Rendering points ANATOMY_SSL_DATA at an empty folder, so every
+ *   page shows the library's synthetic data; run a notebook live to see the real samples.
  * - A notebook whose cell fails is not rendered; the command renders the others, then fails
  *   naming each failure (nothing is skipped silently).
  */
@@ -76,6 +80,8 @@ export async function renderNotebooks(options: RenderOptions = {}): Promise<Rend
   const outDir = path.resolve(options.outDir ?? path.join(projectRoot(), "results", "notebooks"));
   fs.mkdirSync(outDir, { recursive: true });
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "anatomy-ssl-render-"));
+  const noData = path.join(work, "no-real-data");
+  fs.mkdirSync(noData);
   const commit = gitCommit();
   const machine = machineLabel();
   const backend = describeBackend(await initBackend({ quiet: true }));
@@ -85,7 +91,7 @@ export async function renderNotebooks(options: RenderOptions = {}): Promise<Rend
     for (const file of notebookFiles(options.names)) {
       const name = path.basename(file, ".ipynb");
       log(`notebooks render: ${name} (${mode} mode)...`);
-      const { result, executed, stderr } = await executeNotebook(file, { outDir: work, mode, cellTimeout: options.cellTimeout ?? 3600 });
+      const { result, executed, stderr } = await executeNotebook(file, { outDir: work, mode, cellTimeout: options.cellTimeout ?? 3600, env: { ANATOMY_SSL_DATA: noData } });
       if (!result.ok) {
         failures.push(failureMessage(path.relative(projectRoot(), file), result, executed, stderr));
         log(`notebooks render: ${name} FAILED (cell ${result.failure?.index ?? "?"}); continuing with the others`);
@@ -95,7 +101,7 @@ export async function renderNotebooks(options: RenderOptions = {}): Promise<Rend
       const renderedAt = new Date().toISOString();
       const note = [
         `*Rendered by \`anatomy-ssl notebooks render\` in ${mode} mode on ${renderedAt.slice(0, 16).replace("T", " ")} UTC:`,
-        `git ${commit}, ${machine}, ${backend}; ${result.total.toFixed(0)} s to execute.`,
+        `git ${commit}, ${machine}, ${backend}; ${result.total.toFixed(0)} s to execute; synthetic data only (the real samples are never copied into a page).`,
         `Source: [notebooks/${name}.ipynb](../../notebooks/${name}.ipynb) (run it yourself with \`npm run lab\`).*`,
       ].join(" ");
       execFileSync(jupyterPython(), ["-c", EXPORTER, executed, html, note], { stdio: ["ignore", "ignore", "pipe"] });
@@ -119,7 +125,7 @@ function writeIndex(outDir: string, fresh: RenderedNotebook[]): void {
   const lines = [
     "# Rendered notebooks",
     "",
-    "Each notebook executed by `anatomy-ssl notebooks render` (also run by `anatomy-ssl reproduce all`) and exported to one HTML file that opens offline: plotly.js is embedded once per file. The source notebooks in notebooks/ carry no outputs; open them live with `npm run lab`.",
+    "Each notebook executed by `anatomy-ssl notebooks render` (also run by `anatomy-ssl reproduce all`) and exported to one HTML file that opens offline: plotly.js is embedded once per file. The source notebooks in notebooks/ carry no outputs; open them live with `npm run lab`. The pages show the library's synthetic data only: where a notebook would show a real sample from ../shared/data, the page shows its synthetic fallback, because a page embeds every pixel it shows and the licensed datasets are never copied into the project.",
     "",
     "| notebook | page | mode | seconds to execute | rendered (UTC) | git |",
     "| --- | --- | --- | --- | --- | --- |",
