@@ -164,7 +164,7 @@ export function mimBatch(images: tf.Tensor, rng: Random, options: Partial<MimOpt
 /** What one image looks like to the pretext: pictures for a notebook (row-major, `shape`). */
 export interface MimExample {
   shape: number[];
-  /** What the network is given: the image with the masked patches set to 0. */
+  /** What the network is given: the image with the masked patches set to the mean of its visible pixels. */
   input: Float32Array;
   /** What it must produce under the mask: the original image. */
   target: Float32Array;
