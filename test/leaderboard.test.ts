@@ -95,3 +95,20 @@ test("leaderboard: refuses stores made with another split and names a missing ce
   assert.throws(() => loadLeaderboardRows(SPEC, root), /generic[/\\]config\.json not found: run `anatomy-ssl reproduce generic` first/);
   fs.rmSync(root, { recursive: true, force: true });
 });
+
+test("leaderboard: a store without pretraining records shows its run's average per pretraining run, marked", () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "leaderboard-"));
+  writeStore(path.join(root, "host"), ["scratch", "anat"], { ...CONFIG, methods: ["scratch", "anat"] });
+  // Two invocations: 3 runs in 90 s, then 1 run in 30 s -> 30 s per run.
+  fs.writeFileSync(path.join(root, "host", "run.json"), JSON.stringify({ invocations: [{ pretrainSeconds: 90, pretrainRuns: 3 }, { pretrainSeconds: 30, pretrainRuns: 1 }] }));
+  writeStore(path.join(root, "generic"), ["gen"], { ...CONFIG, methods: ["gen"] }, [{ pretext: "gen-pretext", seed: 1, seconds: 4, fromCache: false }]);
+  const { rows, pretrains, config, runPretraining } = loadLeaderboardRows(SPEC, root);
+  const r = computeLeaderboard(SPEC, rows, pretrains, config as never, runPretraining);
+  const anat = r.rows.find((x) => x.entry.method === "anat")!;
+  assert.equal(anat.pretrainSeconds, 30);
+  assert.equal(anat.pretrainSource, "run average");
+  assert.equal(r.rows.find((x) => x.entry.method === "gen")!.pretrainSource, "records");
+  assert.equal(r.rows.find((x) => x.entry.method === "scratch")!.pretrainSeconds, undefined);
+  assert.match(leaderboardMarkdown(r, { file: "f.html" }).join("\n"), /~30 \(average of results\/host's 4 runs of all its pretexts\)/);
+  fs.rmSync(root, { recursive: true, force: true });
+});

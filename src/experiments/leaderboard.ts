@@ -9,7 +9,9 @@
  *   a budget when the CI of their difference lies above 0.
  * - Rank: by mean Dice within a budget (1 = best); ranks are descriptive, the CIs decide.
  * - Pretraining cost: wall seconds per pretraining run (mean over seeds) from the stores'
- *   pretraining records, wherever a store of the same dataset recorded that pretext.
+ *   pretraining records, wherever a store of the same dataset recorded that pretext. Stores
+ *   written before records existed (bai2019, zhang2024) only know their run's total: their
+ *   pretexts show that run's average per pretraining run, marked as such.
  * - Stores are combined only when their configurations agree on every setting that decides the
  *   data, the split and the fine-tuning (`sharedKeys`); otherwise it is an error naming the keys.
  */
@@ -56,6 +58,14 @@ export interface MethodRow {
   gain?: Comparison;
   pretrainSeconds?: number;
   pretrainRuns: number;
+  /** Where the cost comes from: the pretext's own records, or its run's average over all its pretexts. */
+  pretrainSource?: "records" | "run average";
+}
+
+/** A results folder's pretraining total from run.json (all its pretexts together). */
+export interface RunPretraining {
+  seconds: number;
+  runs: number;
 }
 
 export interface LeaderboardResult {
@@ -71,13 +81,19 @@ export interface LeaderboardResult {
 const get = (o: unknown, key: string): unknown => key.split(".").reduce<unknown>((n, k) => (n && typeof n === "object" ? (n as Record<string, unknown>)[k] : undefined), o);
 
 /** Load and check the stores of a leaderboard; throws naming a missing store, cell or differing setting. */
-export function loadLeaderboardRows(spec: LeaderboardSpec, resultsDir: string): { rows: ResultRow[]; pretrains: PretrainRecord[]; config: ProtocolConfig } {
+export function loadLeaderboardRows(spec: LeaderboardSpec, resultsDir: string): { rows: ResultRow[]; pretrains: PretrainRecord[]; config: ProtocolConfig; runPretraining: Map<string, RunPretraining> } {
   const folders = [...new Set(spec.entries.map((e) => e.from))];
   const configs = new Map<string, ProtocolConfig>();
   const rows: ResultRow[] = [];
   const pretrains: PretrainRecord[] = [];
+  const runPretraining = new Map<string, RunPretraining>();
   for (const folder of folders) {
     const dir = path.join(resultsDir, folder);
+    const runFile = path.join(dir, "run.json");
+    if (fs.existsSync(runFile)) {
+      const inv = (JSON.parse(fs.readFileSync(runFile, "utf8")) as { invocations?: { pretrainSeconds?: number; pretrainRuns?: number }[] }).invocations ?? [];
+      runPretraining.set(folder, { seconds: inv.reduce((t, i) => t + (i.pretrainSeconds ?? 0), 0), runs: inv.reduce((t, i) => t + (i.pretrainRuns ?? 0), 0) });
+    }
     const configFile = path.join(dir, "config.json");
     if (!fs.existsSync(configFile)) throw new Error(`leaderboard ${spec.name}: ${configFile} not found: run \`anatomy-ssl reproduce ${folder}\` first`);
     configs.set(folder, (JSON.parse(fs.readFileSync(configFile, "utf8")) as { config: ProtocolConfig }).config);
@@ -96,11 +112,11 @@ export function loadLeaderboardRows(spec: LeaderboardSpec, resultsDir: string): 
   const have = new Set(rows.map((r) => `${r.method}@${r.budget}@${r.seed}`));
   const missing = spec.entries.flatMap((e) => base.budgets.flatMap((b) => base.seeds.filter((s) => !have.has(`${e.method}@${b}@${s}`)).map((s) => `${e.method} (results/${e.from}) ${cellKey({ method: e.method, budget: b, seed: s })}`)));
   if (missing.length) throw new Error(`leaderboard ${spec.name}: ${missing.length} cells missing, e.g. ${missing.slice(0, 3).join("; ")}: run \`anatomy-ssl reproduce\` for those folders first`);
-  return { rows, pretrains, config: base };
+  return { rows, pretrains, config: base, runPretraining };
 }
 
 /** The leaderboard's numbers from loaded rows. */
-export function computeLeaderboard(spec: LeaderboardSpec, rows: ResultRow[], pretrains: PretrainRecord[], config: ProtocolConfig): LeaderboardResult {
+export function computeLeaderboard(spec: LeaderboardSpec, rows: ResultRow[], pretrains: PretrainRecord[], config: ProtocolConfig, runPretraining = new Map<string, RunPretraining>()): LeaderboardResult {
   const scratch = spec.entries.find((e) => e.kind === "scratch");
   if (!scratch) throw new Error(`leaderboard ${spec.name}: no scratch entry`);
   const summaries = summarizeCells(rows);
@@ -112,7 +128,11 @@ export function computeLeaderboard(spec: LeaderboardSpec, rows: ResultRow[], pre
       const dice = summaries.find((s) => s.method === entry.method && s.budget === budget)!.summary;
       const runs = entry.pretext ? dedupe(pretrains.filter((p) => p.pretext === entry.pretext && config.seeds.includes(p.seed))) : [];
       const seconds = runs.map((p) => p.seconds).filter(Number.isFinite);
-      return { entry, budget, dice, rank: 0, gain: gains.find((g) => g.method === entry.method && g.budget === budget), pretrainSeconds: seconds.length ? seconds.reduce((a, b) => a + b, 0) / seconds.length : undefined, pretrainRuns: seconds.length };
+      const row: MethodRow = { entry, budget, dice, rank: 0, gain: gains.find((g) => g.method === entry.method && g.budget === budget), pretrainRuns: seconds.length };
+      const run = runPretraining.get(entry.from);
+      if (seconds.length) Object.assign(row, { pretrainSeconds: seconds.reduce((a, b) => a + b, 0) / seconds.length, pretrainSource: "records" });
+      else if (entry.pretext && run && run.runs > 0) Object.assign(row, { pretrainSeconds: run.seconds / run.runs, pretrainRuns: run.runs, pretrainSource: "run average" });
+      return row;
     });
     [...here].sort((a, b) => b.dice.mean - a.dice.mean).forEach((r, i) => (r.rank = i + 1));
     out.push(...here);
@@ -151,7 +171,14 @@ export function leaderboardMarkdown(r: LeaderboardResult, figure: { file: string
     lines.push(`### ${budget} labelled`, "", "| rank | pretext | kind | mean Dice [95% CI] | gain over scratch [95% CI] | pretraining (s per run) | from |", "|---|---|---|---|---|---|---|");
     for (const row of r.rows.filter((x) => x.budget === budget).sort((a, b) => a.rank - b.rank)) {
       const d = row.dice;
-      const cost = row.entry.kind === "scratch" ? "-" : row.pretrainSeconds === undefined ? "not recorded" : `${row.pretrainSeconds.toFixed(0)} (${row.pretrainRuns} runs)`;
+      const cost =
+        row.entry.kind === "scratch"
+          ? "-"
+          : row.pretrainSeconds === undefined
+            ? "not recorded"
+            : row.pretrainSource === "run average"
+              ? `~${row.pretrainSeconds.toFixed(0)} (average of results/${row.entry.from}'s ${row.pretrainRuns} runs of all its pretexts)`
+              : `${row.pretrainSeconds.toFixed(0)} (${row.pretrainRuns} runs)`;
       lines.push(`| ${row.rank} | ${row.entry.label}${row.entry.note ? ` (${row.entry.note})` : ""} | ${kindText[row.entry.kind]} | ${f3(d.mean)} ± ${Number.isFinite(d.halfWidth) ? d.halfWidth.toFixed(3) : "n/a"} | ${row.gain ? ci(row.gain) : "-"} | ${cost} | results/${row.entry.from} |`);
     }
     lines.push("");
@@ -219,7 +246,7 @@ export function writeGainFigure(outDir: string, r: LeaderboardResult): { file: s
 
 /** <name>.csv: one row per pretext and budget. */
 export function leaderboardCsv(r: LeaderboardResult): string {
-  const head = "dataset,budget,rank,method,from,kind,dice_mean,dice_ci_low,dice_ci_high,seeds,gain,gain_ci_low,gain_ci_high,gain_p,pretrain_seconds,pretrain_runs";
-  const lines = r.rows.map((x) => [r.spec.name, x.budget, x.rank, x.entry.method, x.entry.from, x.entry.kind, x.dice.mean, x.dice.ciLow, x.dice.ciHigh, x.dice.n, x.gain?.meanGain ?? "", x.gain?.ciLow ?? "", x.gain?.ciHigh ?? "", x.gain?.pValue ?? "", x.pretrainSeconds ?? "", x.pretrainRuns].join(","));
+  const head = "dataset,budget,rank,method,from,kind,dice_mean,dice_ci_low,dice_ci_high,seeds,gain,gain_ci_low,gain_ci_high,gain_p,pretrain_seconds,pretrain_runs,pretrain_source";
+  const lines = r.rows.map((x) => [r.spec.name, x.budget, x.rank, x.entry.method, x.entry.from, x.entry.kind, x.dice.mean, x.dice.ciLow, x.dice.ciHigh, x.dice.n, x.gain?.meanGain ?? "", x.gain?.ciLow ?? "", x.gain?.ciHigh ?? "", x.gain?.pValue ?? "", x.pretrainSeconds ?? "", x.pretrainRuns, x.pretrainSource ?? ""].join(","));
   return [head, ...lines].join("\n") + "\n";
 }
