@@ -31,8 +31,10 @@ commands:
                     checked before anything runs. Rerunning resumes; --fresh discards earlier
                     cells (on committed results only with --replace-committed). \`reproduce all\`
                     then renders the notebooks (skip with --no-notebooks).
-  report PAPER|all  re-render tables, figures and README from the stored cells of results/PAPER/;
-                    trains nothing and fails, naming them, if cells are missing
+  report PAPER|all|baselines
+                    re-render tables, figures and README from the stored cells of results/PAPER/
+                    (baselines: the baseline runs and results/leaderboard/); trains nothing and
+                    fails, naming them, if cells are missing
   notebooks render [NAME ...] [--mode full|small] [--out DIR]
                     execute notebooks in real Jupyter and write self-contained HTML to
                     results/notebooks/ (default: every notebook, full mode)
@@ -120,6 +122,15 @@ async function reportCommand(args: string[]): Promise<number> {
   const { PAPERS } = await import("./experiments/registry.js");
   if (rest.length > 0) throw new Error(`report: unknown option ${rest[0]}`);
   const { reproduce } = await import("./experiments/reproduce.js");
+  if (paper === "baselines") {
+    const { BASELINE_RUNS, writeLeaderboards } = await import("./experiments/leaderboards.js");
+    for (const p of BASELINE_RUNS) {
+      const { outDir } = await reproduce(p, { renderOnly: true });
+      console.log(`re-rendered ${outDir} from its stored cells (nothing trained)`);
+    }
+    console.log(`wrote ${writeLeaderboards().outDir} from the stored cells`);
+    return 0;
+  }
   for (const p of paperList(PAPERS, paper, "report")) {
     const { outDir, files } = await reproduce(p, { renderOnly: true });
     console.log(`re-rendered ${outDir} from its stored cells (nothing trained): ${files.join(", ")}`);
