@@ -10,13 +10,16 @@
 #   chromium                 renders the PNG figures (src/experiments/figures.ts) and drives the
 #                            notebook browser test (test/lab-browser.test.ts, via playwright-core)
 #   g++, libdnnl-dev         the optional native (oneDNN) kernels, ~6x faster training
+#   slurm-wlm, munge         a real Slurm for test/slurm.test.ts, which starts munged, slurmctld
+#                            and slurmd as a one-node cluster in a temporary folder (its own key,
+#                            config and ports; the packages' system services are not used)
 # then registers the project-local tslab kernel (scripts/setup-jupyter.sh) and builds the native
 # kernels (scripts/build-native.sh; here a failed build is an error, in `npm install` it is not).
 # Idempotent: packages already present are not reinstalled and apt is not touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(python3-nibabel python3-scipy jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-notebook chromium g++ libdnnl-dev)
+packages=(python3-nibabel python3-scipy jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-notebook chromium g++ libdnnl-dev slurm-wlm munge)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,9 +3,11 @@
  * The `anatomy-ssl` command. Subcommands are thin: they parse arguments and call the library.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { describeBackend, initBackend } from "./backend/index.js";
 import { formatSummary, summarizeVolume } from "./io/summary.js";
 import type { Volume } from "./io/volume.js";
+import { parseShard, shardText, type Shard } from "./experiments/shards.js";
 import { gitCommit, machineInfo, packageVersions, projectRoot } from "./provenance.js";
 
 const usage = (papers: string) => `usage: anatomy-ssl <command> [options]
@@ -21,6 +23,7 @@ commands:
                     --against: compare with another run's folder; exits 1 when a key cell lies
                     outside the committed cell's 95% CI.
   reproduce PAPER|all|baselines [--quick] [--data DIR] [--out DIR] [--set KEY=VALUE ...] [--fresh]
+                    [--shard I/N | --pretrain-only]
                     run a paper's protocol and write results/PAPER/ (papers: ${papers}).
                     baselines: the generic SSL pretexts on each paper's data (results/baselines-*),
                     then results/leaderboard/ from every stored row.
@@ -31,6 +34,20 @@ commands:
                     checked before anything runs. Rerunning resumes; --fresh discards earlier
                     cells (on committed results only with --replace-committed). \`reproduce all\`
                     then renders the notebooks (skip with --no-notebooks).
+                    A sharded run (e.g. on a cluster): --pretrain-only trains (or finds in
+                    the cache) every pretraining the grid needs; then --shard I/N runs cells
+                    k with k mod N = I into results/PAPER/shards/I-of-N/ (never pretraining:
+                    a missing pretrained weight is an error); then \`merge\`.
+  merge PAPER|all [--quick] [--data DIR] [--out DIR] [--set KEY=VALUE ...]
+                    combine the shard stores of results/PAPER/shards/ into results/PAPER/ and
+                    write its report as \`reproduce\` does; refuses stores of another
+                    configuration or code version and names missing or duplicate cells
+  slurm PAPER|all [--array-size N] [--partition P] [--time T] [--cpus C] [--quick] [--data DIR]
+                  [--out DIR] [--set KEY=VALUE ...] [--dry-run | --submit]
+                    write Slurm jobs to results/PAPER/slurm/: pretraining, an array of N
+                    shards after it, a merge after them, and submit.sh chaining them
+                    (afterok). --dry-run prints them; --submit also runs submit.sh.
+                    The jobs use this checkout's node and dist/ and ANATOMY_SSL_CACHE.
   report PAPER|all|baselines
                     re-render tables, figures and README from the stored cells of results/PAPER/
                     (baselines: the baseline runs and results/leaderboard/); trains nothing and
@@ -45,7 +62,8 @@ commands:
 
 environment:
   ANATOMY_SSL_BACKEND=node-gpu|node|wasm|cpu   force a tfjs backend (default: best available)
-  ANATOMY_SSL_WASM_THREADS=N                   threads for the wasm backend`;
+  ANATOMY_SSL_WASM_THREADS=N                   threads for the wasm backend
+  ANATOMY_SSL_CACHE=DIR                        synthetic data and pretrained weights (default .cache/)`;
 
 async function usageText(): Promise<string> {
   const { PAPERS } = await import("./experiments/registry.js");
@@ -164,7 +182,7 @@ async function reproduceCommand(args: string[]): Promise<number> {
   const [paper, ...rest] = args;
   const { PAPERS } = await import("./experiments/registry.js");
   if (!paper || paper.startsWith("-")) throw new Error(`reproduce: name a paper (${PAPERS.map((p) => p.name).join(", ")}) or all`);
-  const options: { quick: boolean; fresh: boolean; replaceCommitted: boolean; dataDir?: string; outDir?: string; overrides: string[] } = { quick: false, fresh: false, replaceCommitted: false, overrides: [] };
+  const options: { quick: boolean; fresh: boolean; replaceCommitted: boolean; dataDir?: string; outDir?: string; overrides: string[]; shard?: Shard; pretrainOnly?: boolean } = { quick: false, fresh: false, replaceCommitted: false, overrides: [] };
   let notebooks = true;
   for (let i = 0; i < rest.length; i++) {
     const value = () => {
@@ -194,11 +212,26 @@ async function reproduceCommand(args: string[]): Promise<number> {
       case "--no-notebooks":
         notebooks = false;
         break;
+      case "--shard":
+        options.shard = parseShard(value());
+        break;
+      case "--pretrain-only":
+        options.pretrainOnly = true;
+        break;
       default:
         throw new Error(`reproduce: unknown option ${rest[i]}`);
     }
   }
   const { reproduce } = await import("./experiments/reproduce.js");
+  if (options.shard || options.pretrainOnly) {
+    // One paper's part of a sharded run: no report (the merge writes it), no notebooks.
+    if (paper === "all" || paper === "baselines") throw new Error(`reproduce ${paper}: --shard and --pretrain-only split one paper's grid; name the paper`);
+    const { outDir, files, cellsRun, pretrainRuns, pretrainCached } = await reproduce(paper, options);
+    const job = options.shard ? `shard ${shardText(options.shard)}` : "pretraining";
+    if (files.length === 0) console.log(`${paper} ${job}: nothing to do (every ${options.shard ? "cell of this shard" : "pretraining the missing cells need"} is already done or recorded)`);
+    else console.log(`${paper} ${job}: ${options.shard ? `${cellsRun} cells computed` : `${pretrainRuns} pretraining runs trained, ${pretrainCached} found in the cache`}; wrote ${outDir}: ${files.join(", ")}`);
+    return 0;
+  }
   if ((paper === "all" || paper === "baselines") && (options.dataDir || options.outDir)) throw new Error(`reproduce ${paper}: --data and --out name one paper's data and folder; run one paper at a time`);
   if (paper === "baselines") {
     // The generic baselines' missing cells, then the leaderboards from every store of each dataset.
@@ -226,6 +259,85 @@ async function reproduceCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/** Options shared by reproduce, merge and slurm that decide the configuration and its folder. */
+function parseRunOptions(command: string, rest: string[], also: Record<string, (value: () => string) => void> = {}): { quick: boolean; dataDir?: string; outDir?: string; overrides: string[] } {
+  const options: { quick: boolean; dataDir?: string; outDir?: string; overrides: string[] } = { quick: false, overrides: [] };
+  for (let i = 0; i < rest.length; i++) {
+    const value = () => {
+      const v = rest[++i];
+      if (v === undefined) throw new Error(`${command}: ${rest[i - 1]} needs a value`);
+      return v;
+    };
+    const arg = rest[i];
+    if (arg === "--quick") options.quick = true;
+    else if (arg === "--data") options.dataDir = value();
+    else if (arg === "--out") options.outDir = value();
+    else if (arg === "--set") options.overrides.push(value());
+    else if (also[arg]) also[arg](value);
+    else throw new Error(`${command}: unknown option ${arg}`);
+  }
+  return options;
+}
+
+async function mergeCommand(args: string[]): Promise<number> {
+  const [paper, ...rest] = args;
+  const { PAPERS } = await import("./experiments/registry.js");
+  const names = paperList(PAPERS, paper, "merge");
+  const options = parseRunOptions("merge", rest);
+  if (names.length > 1 && (options.dataDir || options.outDir)) throw new Error("merge all: --data and --out name one paper's data and folder; merge one paper at a time");
+  const { merge } = await import("./experiments/merge.js");
+  for (const p of names) {
+    const { outDir, files, fromShards, kept, stores } = await merge(p, options);
+    console.log(`${p}: merged ${fromShards} cells from ${stores.length} stores (${stores.join(", ") || "none"}), kept ${kept} already in the store; wrote ${outDir}: ${files.join(", ")}`);
+  }
+  return 0;
+}
+
+async function slurmCommand(args: string[]): Promise<number> {
+  const [paper, ...rest] = args;
+  const { PAPERS } = await import("./experiments/registry.js");
+  const names = paperList(PAPERS, paper, "slurm");
+  const flags = { dryRun: false, submit: false };
+  const scheduling: { arraySize?: number; partition?: string; time?: string; cpus?: number } = {};
+  const whole = (flag: string, v: string) => {
+    if (!/^\d+$/.test(v)) throw new Error(`slurm: ${flag} ${v}: expected a whole number`);
+    return Number(v);
+  };
+  const options = parseRunOptions("slurm", rest, {
+    "--array-size": (v) => (scheduling.arraySize = whole("--array-size", v())),
+    "--partition": (v) => (scheduling.partition = v()),
+    "--time": (v) => (scheduling.time = v()),
+    "--cpus": (v) => (scheduling.cpus = whole("--cpus", v())),
+    "--dry-run": () => (flags.dryRun = true),
+    "--submit": () => (flags.submit = true),
+  });
+  if (flags.dryRun && flags.submit) throw new Error("slurm: --dry-run prints the jobs and --submit submits them; choose one");
+  const mode = flags.dryRun ? "dry-run" : flags.submit ? "submit" : "write";
+  if (names.length > 1 && (options.dataDir || options.outDir)) throw new Error("slurm all: --data and --out name one paper's data and folder; write one paper's jobs at a time");
+  const { slurmJobs, submitAllScript, submitSlurmJobs, writeSlurmJobs } = await import("./experiments/slurm.js");
+  // Every paper's settings are checked before anything is written or submitted.
+  const all = names.map((p) => slurmJobs(p, { ...options, ...scheduling }));
+  const together = all.length > 1 ? submitAllScript(all) : undefined;
+  if (mode === "dry-run") {
+    for (const jobs of all) for (const s of jobs.scripts) console.log(`==> ${path.join(jobs.dir, s.name)} <==\n${s.text}`);
+    if (together) console.log(`==> ${together.file} <==\n${together.text}`);
+    return 0;
+  }
+  let previous: string | undefined;
+  for (const jobs of all) {
+    const files = writeSlurmJobs(jobs);
+    console.log(`${jobs.paper}: wrote ${files.join(", ")}`);
+    if (mode !== "submit") continue;
+    // Each paper's pretraining after the previous paper's: they share cached pretexts (slurm.ts).
+    const submitted = submitSlurmJobs(jobs, previous);
+    console.log(submitted);
+    previous = /\bpretrain=(\d+)/.exec(submitted)?.[1];
+  }
+  if (together) fs.writeFileSync(together.file, together.text, { mode: 0o755 });
+  if (mode !== "submit") console.log(`submit with \`bash ${together?.file ?? path.join(all[0].dir, "submit.sh")}\` (or rerun with --submit)`);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -240,6 +352,10 @@ export async function main(argv: string[]): Promise<number> {
       return spotCheckCommand(rest);
     case "report":
       return reportCommand(rest);
+    case "merge":
+      return mergeCommand(rest);
+    case "slurm":
+      return slurmCommand(rest);
     case "notebooks":
       return notebooksCommand(rest);
     case undefined:

@@ -3,6 +3,7 @@
  * `info` command record these so two runs can be told apart.
  */
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -55,14 +56,25 @@ export function projectRoot(): string {
   return dir;
 }
 
+/**
+ * The code version: the commit, or "<commit>+dirty.<hash>" when tracked files differ from it.
+ * The hash is of those differences (`git diff HEAD`), so two processes report the same version
+ * only if they ran the same code: `anatomy-ssl merge` relies on it to refuse shards computed by
+ * other code, including a checkout edited while an array job ran. (Versions recorded before the
+ * hash was added end in a bare "+dirty", which says nothing about which changes.)
+ */
 export function gitCommit(): string {
   try {
     const cwd = projectRoot();
-    const sha = execFileSync("git", ["rev-parse", "HEAD"], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    const git = (args: string[]) => execFileSync("git", args, { cwd, stdio: ["ignore", "pipe", "ignore"], maxBuffer: 1 << 30 });
+    const sha = git(["rev-parse", "HEAD"]).toString().trim();
     // "+dirty" means the code differs from the commit; results/ is what a run writes (a rerun
     // of committed results modifies tracked files there), so it does not count.
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
-    return dirty ? `${sha}+dirty` : sha;
+    const scope = ["--", ".", ":(exclude)results"];
+    const dirty = git(["status", "--porcelain", "--untracked-files=no", ...scope]).toString().trim();
+    if (!dirty) return sha;
+    const changes = createHash("sha256").update(git(["diff", "HEAD", "--binary", ...scope])).digest("hex").slice(0, 12);
+    return `${sha}+dirty.${changes}`;
   } catch {
     return "unknown (not a git checkout)";
   }

@@ -40,6 +40,14 @@ test("a damaged line in the middle is an error naming the file and line", () => 
   assert.throws(() => new ResultsStore(file).load(), new RegExp(`${path.basename(file)}:1: not valid JSON`));
 });
 
+test("a cell stored twice is an error naming the file, line and cell (its rows would count twice)", () => {
+  const file = tmpFile();
+  const store = new ResultsStore(file);
+  store.appendCell(cell("scratch", 1, 1), [row("scratch", 1, 1, "a", 0.5)]);
+  store.appendCell(cell("scratch", 1, 1), [row("scratch", 1, 1, "a", 0.5)]);
+  assert.throws(() => store.load(), new RegExp(`${file}:4: cell scratch\\|1\\|1 is stored twice`));
+});
+
 test("overrides parse to the type they replace and reject unknown keys", () => {
   const base = { steps: 10, lr: 0.1, name: "x", on: false, budgets: [1, 2], inner: { depth: 3 } };
   const c = applyOverrides(base, ["steps=20", "budgets=1,5,10", "inner.depth=4", "on=true", "name=y"]);

@@ -6,12 +6,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
+import { TINY } from "./helpers/tiny-bai2019.js";
 
 const cli = path.resolve(__dirname, "../src/cli.js");
-const TINY = [
-  "syntheticSubjects=8", "labelledPool=2", "validationSubjects=1", "testSubjects=2", "exam.matrix=32", "exam.pixel=5", "size=32", "pixel=5",
-  "unet.depth=3", "unet.baseFilters=4", "batch=2", "pretrain.steps=4", "finetune.maxSteps=3", "finetune.validateEvery=1", "finetune.patience=1", "budgets=1,2", "seeds=1",
-].flatMap((s) => ["--set", s]);
 
 function env(cache: string): NodeJS.ProcessEnv {
   return { ...process.env, ANATOMY_SSL_CACHE: cache, ANATOMY_SSL_QUIET: "1", ANATOMY_SSL_BACKEND: process.env.ANATOMY_SSL_BACKEND ?? "" };

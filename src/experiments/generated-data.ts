@@ -6,6 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { writeFileAtomic } from "../train/checkpoint.js";
 import { Progress } from "../train/progress.js";
 
 export interface GeneratedFolder {
@@ -36,7 +37,9 @@ export async function ensureGeneratedFolder(f: GeneratedFolder): Promise<string>
     }
     throw new Error(`${f.dir} was made with other options (${have}); delete it or set ANATOMY_SSL_CACHE`);
   }
-  fs.writeFileSync(stamp, want);
+  // Written once, atomically: shards of one run read the same folder at the same time, and a
+  // rewrite (truncate, then write) could show another process an empty stamp.
+  if (!fs.existsSync(stamp)) writeFileAtomic(stamp, want);
   const progress = new Progress("synthetic subjects", f.count);
   for (let seed = 1; seed <= f.count; seed++) {
     if (!f.complete(seed)) await f.write(seed);

@@ -207,8 +207,20 @@ function pretrainFile(pretext: Pretext<never, never>, config: ProtocolConfig, da
 }
 
 /**
- * Run every missing cell of `paper`'s protocol into `store`. `fresh` also recomputes cached
- * pretrained weights (the cache key covers the settings, not the library's code).
+ * What a run does about pretraining:
+ * - "train" (a single-process run): trains the weights the cache lacks, then runs its cells;
+ * - "cache-only" (a shard): takes every pretrained weight from the cache and fails, naming it and
+ *   `pretrainCommand`, when one is missing; records no pretraining (the pretraining job does);
+ * - "only" (the pretraining job of a sharded run): trains or finds in the cache the weights of
+ *   every pretext x seed its missing cells need (and the evaluated-only pretexts), records them,
+ *   and runs no cell.
+ */
+export type PretrainingMode = "train" | "cache-only" | "only";
+
+/**
+ * Run every missing cell of `paper`'s protocol into `store` (or, for a shard, the missing cells
+ * of its share). `fresh` also recomputes cached pretrained weights (the cache key covers the
+ * settings, not the library's code).
  */
 export async function runProtocol<C extends ProtocolConfig, D extends ProtocolData>(
   paper: Paper<C, D>,
@@ -218,6 +230,14 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
     dataDir?: string;
     workDir: string;
     fresh?: boolean;
+    /** Only these cells (cellKey) are this run's: a shard's share. Default: the whole grid. */
+    share?: Set<string>;
+    /** Cells and pretraining records already in another store (a shard's paper store): skipped, not recomputed. */
+    doneElsewhere?: { cells: ReadonlySet<string>; pretrains: ReadonlySet<string> };
+    pretraining?: PretrainingMode;
+    /** The command that makes missing pretrained weights, named in the "cache-only" error. */
+    pretrainCommand?: string;
+    /** Before the first record is appended (a cell; in "only" mode a pretraining record). */
     beforeFirstCell?: () => void;
     /** After each stored cell, with the counts so far: lets the caller record a run that may be killed. */
     afterCell?: (soFar: RunSummary, computedOn: ComputedOn, data: D) => void;
@@ -225,19 +245,32 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
   },
 ): Promise<{ data: D; summary: RunSummary; computedOn: ComputedOn }> {
   const started = performance.now();
+  const mode = options.pretraining ?? "train";
   const backend = await initBackend();
   const computedOn: ComputedOn = { machine: machineLabel(), backend: describeBackend(backend), gitCommit: gitCommit() };
   const data = options.data ?? (await paper.loadData(config, options.dataDir));
   const methods = config.methods.map((name) => paper.methods.find((m) => m.name === name)!);
   const stored = store.load();
-  const done = stored.cells;
-  const total = config.seeds.length * config.budgets.length * methods.length;
+  const isDone = (key: string) => stored.cells.has(key) || (options.doneElsewhere?.cells.has(key) ?? false);
+  const isRecorded = (key: string) => stored.pretrains.has(key) || (options.doneElsewhere?.pretrains.has(key) ?? false);
+  const mine = (key: string) => options.share?.has(key) ?? true;
   const summary: RunSummary = { cellsRun: 0, cellsSkipped: 0, pretrainRuns: 0, pretrainCached: 0, pretrainSeconds: 0, seconds: 0 };
+  let total = 0;
   let first = true;
+  const beforeFirstRecord = () => {
+    if (first) options.beforeFirstCell?.();
+    first = false;
+  };
   for (const seed of config.seeds) {
-    const todo = config.budgets.flatMap((budget) => methods.filter((method) => !done.has(cellKey({ method: method.name, budget, seed }))).map((method) => ({ method, budget })));
-    summary.cellsSkipped += config.budgets.length * methods.length - todo.length;
-    const onlyMissing = (config.pretrainOnly ?? []).filter((name) => !stored.pretrains.has(pretrainKey({ pretext: name, seed })));
+    const cells = config.budgets.flatMap((budget) => methods.map((method) => ({ method, budget }))).filter((c) => mine(cellKey({ method: c.method.name, budget: c.budget, seed })));
+    const todo = cells.filter((c) => !isDone(cellKey({ method: c.method.name, budget: c.budget, seed })));
+    // The pretraining job runs no cell: they are the shards' (and not counted as skipped).
+    if (mode !== "only") {
+      total += cells.length;
+      summary.cellsSkipped += cells.length - todo.length;
+    }
+    // Evaluated-only pretexts are the pretraining job's, never a shard's.
+    const onlyMissing = mode === "cache-only" ? [] : (config.pretrainOnly ?? []).filter((name) => !isRecorded(pretrainKey({ pretext: name, seed })));
     if (todo.length === 0 && onlyMissing.length === 0) continue;
     // Pretrain this seed's pretexts that a missing cell needs, once each, and the evaluated-only ones not yet recorded.
     const pretrained = new Map<string, tf.LayersModel>();
@@ -249,6 +282,15 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
       const model = pretext.model(config, seed);
       let record: Omit<PretrainRecord, "paper" | "fromCache">;
       const cached = fs.existsSync(file);
+      if (!cached && mode === "cache-only") {
+        // A shard never pretrains: the array tasks of one seed start together and would all
+        // train the same weights at once, into one cache file and one checkpoint (the same work n
+        // times, and checkpoints overwritten under each other). One job makes them beforehand.
+        throw new Error(
+          `${paper.name}: the pretrained weights of pretext '${name}' for seed ${seed} are not in the cache (${file}); a shard does not train them itself. ` +
+            `Run the pretraining first: \`${options.pretrainCommand ?? `anatomy-ssl reproduce ${paper.name} --pretrain-only`}\` (the pretraining job that \`anatomy-ssl slurm\` submits before the shards), with the same ANATOMY_SSL_CACHE.`,
+        );
+      }
       if (cached) {
         loadModelWeights(file, model);
         // The record saved with the weights (cost, metrics, where it was computed).
@@ -264,12 +306,14 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
         summary.pretrainRuns++;
         summary.pretrainSeconds += result.seconds;
       }
-      if (!stored.pretrains.has(pretrainKey({ pretext: name, seed }))) {
+      // A shard's cells name their pretraining seed; its record is the pretraining job's.
+      if (mode !== "cache-only" && !isRecorded(pretrainKey({ pretext: name, seed }))) {
+        if (mode === "only") beforeFirstRecord();
         store.appendPretrain({ ...record, paper: paper.name, fromCache: cached });
       }
       pretrained.set(name, model);
     }
-    for (const { method, budget } of todo) {
+    for (const { method, budget } of mode === "only" ? [] : todo) {
       const cellStarted = performance.now();
       const labelled = drawLabelled(data.pool, budget, seed);
       const f = config.finetune;
@@ -277,8 +321,7 @@ export async function runProtocol<C extends ProtocolConfig, D extends ProtocolDa
       const out = await paper.runCell({ config, data, method, budget, seed, labelled, pretrained: method.pretext ? pretrained.get(method.pretext) : undefined, trainOptions });
       // The stopping rule is the protocol's, not the paper's choice: a cell must have validated.
       if (out.train.validations.length === 0) throw new Error(`${paper.name}: cell ${method.name} budget ${budget} seed ${seed} trained without validation; runCell must pass a validate function to train()`);
-      if (first) options.beforeFirstCell?.();
-      first = false;
+      beforeFirstRecord();
       const record: CellRecord = {
         paper: paper.name,
         method: method.name,

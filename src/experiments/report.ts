@@ -36,6 +36,14 @@ export interface Regeneration {
   backend: string;
 }
 
+/** One `anatomy-ssl merge`: the stores it read (relative to the paper's folder) and where it ran. */
+export interface Merge {
+  at: string;
+  gitCommit: string;
+  machine: string;
+  stores: string[];
+}
+
 /** run.json: how the results were made. */
 export interface RunInfo {
   paper: string;
@@ -46,6 +54,8 @@ export interface RunInfo {
   wallSeconds: number;
   invocations: Invocation[];
   regenerated: Regeneration[];
+  /** Each `anatomy-ssl merge` that combined shard stores into this folder (merge.ts). */
+  merges?: Merge[];
   packages: Record<string, string>;
   config: unknown;
   cellSeconds: { method: string; budget: number; seed: number; seconds: number; steps: number; bestStep?: number; finishedAt?: string }[];
@@ -162,7 +172,9 @@ export function provenanceLines(run: RunInfo): string[] {
     const commits = [...new Set(inv.map((i) => i.gitCommit))];
     const killed = inv.filter((i) => i.interrupted).length;
     const killedNote = killed > 0 ? ` (${killed} of them interrupted; each counts to its last stored cell)` : "";
-    lines.push(`- Computed: ${(run.wallSeconds / 60).toFixed(1)} min wall time${inv.length > 1 ? ` over ${inv.length} invocations (resumed)${killedNote}` : killedNote}, ${inv[0].started.slice(0, 16).replace("T", " ")} to ${inv[inv.length - 1].finished.slice(0, 16).replace("T", " ")} UTC, on ${machines.join("; ")}; code ${commits.join(", ")}. Each cell records where it was computed (rows.jsonl, \`computedOn\`); details in run.json.`);
+    // Shards run as separate jobs, maybe at once: their summed wall time is compute, not elapsed time.
+    const over = run.merges?.length ? ` summed over ${inv.length} jobs of a sharded run (they may have run at the same time)` : ` over ${inv.length} invocations (resumed)`;
+    lines.push(`- Computed: ${(run.wallSeconds / 60).toFixed(1)} min wall time${inv.length > 1 ? `${over}${killedNote}` : killedNote}, ${inv[0].started.slice(0, 16).replace("T", " ")} to ${inv[inv.length - 1].finished.slice(0, 16).replace("T", " ")} UTC, on ${machines.join("; ")}; code ${commits.join(", ")}. Each cell records where it was computed (rows.jsonl, \`computedOn\`); details in run.json.`);
   }
   // Cells that no recorded invocation computed (a run killed before invocations were recorded
   // cell by cell): their own times are known, the run's wall time is not.
@@ -173,6 +185,7 @@ export function provenanceLines(run: RunInfo): string[] {
     const known = orphans.length === unrecorded ? `; their fine-tuning and scoring took ${(orphans.reduce((t, c) => t + c.seconds, 0) / 60).toFixed(1)} min (cell times; pretraining not included), not counted above` : "";
     lines.push(`- ${unrecorded} of ${run.cellSeconds.length} cells were computed by invocations that left no record in run.json (killed before the run was recorded cell by cell)${known}.`);
   }
+  for (const m of run.merges ?? []) lines.push(`- Merged by \`anatomy-ssl merge\` on ${m.at.slice(0, 16).replace("T", " ")} UTC with code ${m.gitCommit}, on ${m.machine}, from ${m.stores.join(", ")}.`);
   for (const r of run.regenerated) lines.push(`- Report regenerated from the stored cells (nothing recomputed) on ${r.at.slice(0, 16).replace("T", " ")} UTC with code ${r.gitCommit}, on ${r.machine}.`);
   return lines;
 }

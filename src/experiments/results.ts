@@ -114,6 +114,9 @@ export class ResultsStore {
         const cell = stripType(line);
         const mismatched = pending.filter((r) => cellKey(r) !== cellKey(cell));
         if (mismatched.length > 0) throw new Error(`${this.file}:${i + 1}: rows of cell ${cellKey(mismatched[0])} precede the marker of ${cellKey(cell)}; the file is damaged`);
+        // Its rows would count twice in every table. Only two processes appending to one store
+        // at once (or a hand edit) write a cell twice.
+        if (cells.has(cellKey(cell))) throw new Error(`${this.file}:${i + 1}: cell ${cellKey(cell)} is stored twice (did two processes append to this store at once?); the file is damaged: keep one copy of the cell and its rows`);
         cells.set(cellKey(cell), cell);
         rows.push(...pending);
         pending = [];
