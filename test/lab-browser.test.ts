@@ -17,10 +17,10 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { test } from "node:test";
 import { chromium, errors, type Browser, type Page } from "playwright-core";
+import { freePort } from "./helpers/free-port.js";
 
 const root = path.resolve(__dirname, "..", ".."); // dist/test -> project root
 const CHROMIUM = "/usr/bin/chromium";
@@ -40,17 +40,6 @@ function missingPrerequisites(): string {
   const probe = spawnSync(PYTHON, ["-c", "import notebook.notebookapp"], { encoding: "utf8" });
   if (probe.error || probe.status !== 0) problems.push(`${PYTHON} cannot import the Jupyter Notebook server (package jupyter-notebook)`);
   return problems.length ? `${problems.join("; ")}: ${SETUP_HINT}` : "";
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

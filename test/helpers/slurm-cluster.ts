@@ -11,9 +11,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { freePort } from "./free-port.js";
 
 const BINARIES = ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "scancel", "sinfo"];
 
@@ -34,17 +34,6 @@ function which(name: string): string | undefined {
 export function slurmUnavailable(): string | undefined {
   const missing = BINARIES.filter((b) => !which(b));
   return missing.length ? `missing ${missing.join(", ")}: \`npm run setup\` installs Debian's slurm-wlm and munge` : undefined;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
