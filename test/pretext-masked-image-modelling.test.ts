@@ -8,11 +8,10 @@ import * as path from "node:path";
 import { before, test } from "node:test";
 import { initBackend, tf } from "../src/backend/index.js";
 import { transferWeights } from "../src/models/transfer.js";
-import { buildUNet2D } from "../src/models/unet2d.js";
-import { buildUNet3D } from "../src/models/unet3d.js";
 import type { GenericHost } from "../src/pretext/generic.js";
 import { drawPatchMask, maskedMse, MIM_DEFAULTS, mimBatch, mimExample, mimPretext } from "../src/pretext/masked-image-modelling.js";
 import { Random } from "../src/random.js";
+import { tinyNetwork } from "./helpers/tiny-unet.js";
 
 before(async () => {
   await initBackend({ quiet: true });
@@ -53,15 +52,7 @@ function smoothImage(shape: number[], rng: Random): Float32Array {
 }
 
 const HOST: GenericHost<Cfg, Data> = {
-  network: (c) => ({
-    dims: c.shape.length as 2 | 3,
-    shape: c.shape,
-    depth: 2,
-    unet: (nOut, seed) =>
-      c.shape.length === 2
-        ? buildUNet2D({ height: c.shape[0], width: c.shape[1], inChannels: 1, nClasses: nOut, depth: 2, baseFilters: 4, seed })
-        : buildUNet3D({ inDepth: c.shape[0], height: c.shape[1], width: c.shape[2], inChannels: 1, nClasses: nOut, depth: 2, baseFilters: 4, seed }),
-  }),
+  network: (c) => tinyNetwork(c.shape),
   images: (c) => (rng, batch) => {
     const n = c.shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(batch * n);

@@ -9,8 +9,7 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { initBackend, tf } from "../src/backend/index.js";
 import { transferWeights } from "../src/models/transfer.js";
-import { buildUNet2D, unetPart } from "../src/models/unet2d.js";
-import { buildUNet3D } from "../src/models/unet3d.js";
+import { unetPart } from "../src/models/unet2d.js";
 import type { GenericHost } from "../src/pretext/generic.js";
 import {
   bezierIntensityMap,
@@ -35,6 +34,7 @@ import {
 } from "../src/pretext/models-genesis.js";
 import { Random } from "../src/random.js";
 import { train } from "../src/train/trainer.js";
+import { tinyNetwork } from "./helpers/tiny-unet.js";
 
 before(async () => {
   await initBackend({ quiet: true });
@@ -75,15 +75,7 @@ function dataFor(c: Cfg): Data {
 }
 
 const HOST: GenericHost<Cfg, Data> = {
-  network: (c) => ({
-    dims: c.dims,
-    shape: c.shape,
-    depth: 2,
-    unet: (nOut, seed) =>
-      c.dims === 2
-        ? buildUNet2D({ height: c.shape[0], width: c.shape[1], inChannels: 1, nClasses: nOut, depth: 2, baseFilters: 4, seed })
-        : buildUNet3D({ inDepth: c.shape[0], height: c.shape[1], width: c.shape[2], inChannels: 1, nClasses: nOut, depth: 2, baseFilters: 4, seed }),
-  }),
+  network: (c) => tinyNetwork(c.shape),
   images: (c, d) => (rng, batch) => {
     const n = d.images[0].length;
     const out = new Float32Array(batch * n);

@@ -6,8 +6,6 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { initBackend, tf } from "../src/backend/index.js";
 import { transferWeights } from "../src/models/transfer.js";
-import { buildUNet2D } from "../src/models/unet2d.js";
-import { buildUNet3D } from "../src/models/unet3d.js";
 import type { GenericHost } from "../src/pretext/generic.js";
 import {
   balancedRotations,
@@ -20,6 +18,7 @@ import {
   ROTATION_TRANSFER,
 } from "../src/pretext/rotation.js";
 import { Random } from "../src/random.js";
+import { tinyNetwork } from "./helpers/tiny-unet.js";
 
 before(async () => {
   await initBackend({ quiet: true });
@@ -56,15 +55,7 @@ function smoothImage(shape: number[], rng: Random, oriented: boolean): Float32Ar
 
 /** A tiny host: U-Net depth 2, 4 base filters; images drawn from the rng only. */
 const HOST: GenericHost<Cfg, null> = {
-  network: (c) => ({
-    dims: c.dims,
-    shape: c.shape,
-    depth: 2,
-    unet: (nOut, seed) =>
-      c.dims === 2
-        ? buildUNet2D({ height: c.shape[0], width: c.shape[1], inChannels: 1, nClasses: nOut, depth: 2, baseFilters: 4, seed })
-        : buildUNet3D({ inDepth: c.shape[0], height: c.shape[1], width: c.shape[2], inChannels: 1, nClasses: nOut, depth: 2, baseFilters: 4, seed }),
-  }),
+  network: (c) => tinyNetwork(c.shape),
   images: (c) => (rng, batch) => {
     const per = c.shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(batch * per);

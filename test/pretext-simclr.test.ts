@@ -9,12 +9,11 @@ import * as path from "node:path";
 import { before, test } from "node:test";
 import { initBackend, tf } from "../src/backend/index.js";
 import { transferWeights } from "../src/models/transfer.js";
-import { buildUNet2D } from "../src/models/unet2d.js";
-import { buildUNet3D } from "../src/models/unet3d.js";
 import type { GenericHost } from "../src/pretext/generic.js";
 import { applySimclrViews, ntXent, resolveSimclrOptions, SIMCLR_FLIPS_ONLY, simclrExample, simclrPretext, simclrViews, type SimclrView } from "../src/pretext/simclr.js";
 import { Random } from "../src/random.js";
 import { train } from "../src/train/trainer.js";
+import { tinyNetwork } from "./helpers/tiny-unet.js";
 
 before(async () => {
   await initBackend({ quiet: true });
@@ -44,10 +43,7 @@ const DATA: Data = Array.from({ length: 6 }, (_, i) => smoothImage(100 + i));
 
 /** A tiny host: 2D slices (or, for the 3D error, 8 x 16 x 16 volumes) drawn with the rng only. */
 const HOST: GenericHost<Cfg, Data> = {
-  network: (c) =>
-    c.dims === 2
-      ? { dims: 2, shape: [S, S], depth: 2, unet: (nOut, seed) => buildUNet2D({ height: S, width: S, inChannels: 1, nClasses: nOut, depth: 2, baseFilters: 4, seed }) }
-      : { dims: 3, shape: [8, S, S], depth: 2, unet: (nOut, seed) => buildUNet3D({ inDepth: 8, height: S, width: S, inChannels: 1, nClasses: nOut, depth: 2, baseFilters: 4, seed }) },
+  network: (c) => tinyNetwork(c.dims === 2 ? [S, S] : [8, S, S]),
   images: (c, data) => (rng, batch) => {
     if (c.dims !== 2) throw new Error("the test host has no volumes");
     const x = new Float32Array(batch * S * S);
