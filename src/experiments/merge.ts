@@ -33,6 +33,7 @@ import type { Invocation, RunInfo } from "./report.js";
 import { commandLine, configText, defaultOutDir, reproduce, resolveConfig, type ReproduceOptions } from "./reproduce.js";
 import { cellKey, pretrainKey, ResultsStore, type CellRecord, type PretrainRecord, type ResultRow } from "./results.js";
 import { gridCells, listShardStores, shardOfCell, shardsDir, shardText, type Shard } from "./shards.js";
+import { differingLeaves } from "./settings-diff.js";
 
 export type MergeOptions = Pick<ReproduceOptions, "quick" | "dataDir" | "outDir" | "overrides">;
 
@@ -54,21 +55,14 @@ const cellText = (c: { method: string; budget: number; seed: number }) => `${c.m
 
 /** The settings two config.json texts disagree on, as "key: A there, B here". */
 export function differingSettings(there: string, here: string): string[] {
-  const flat = (x: unknown, prefix: string, out: Map<string, string>): Map<string, string> => {
-    if (x !== null && typeof x === "object" && !Array.isArray(x)) for (const [k, v] of Object.entries(x)) flat(v, prefix ? `${prefix}.${k}` : k, out);
-    else out.set(prefix, JSON.stringify(x));
-    return out;
-  };
-  let a: Map<string, string>;
+  let parsed: unknown;
   try {
-    a = flat(JSON.parse(there), "", new Map());
+    parsed = JSON.parse(there);
   } catch {
     return ["(not valid JSON)"];
   }
-  const b = flat(JSON.parse(here), "", new Map());
-  const keys = [...new Set([...a.keys(), ...b.keys()])].sort();
   // "config." is where every protocol setting lives: name them as --set does.
-  return keys.filter((k) => a.get(k) !== b.get(k)).map((k) => `${k.replace(/^config\./, "")}: ${a.get(k) ?? "absent"} there, ${b.get(k) ?? "absent"} here`);
+  return differingLeaves(parsed, JSON.parse(here)).map((d) => `${d.key.replace(/^config\./, "")}: ${d.there ?? "absent"} there, ${d.here ?? "absent"} here`);
 }
 
 /** One store's complete cells with their rows, and its pretraining records (incomplete tails are reported by load). */

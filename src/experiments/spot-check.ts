@@ -16,6 +16,7 @@ import { hierarchicalBootstrap } from "../metrics/bootstrap.js";
 import { compareWithBaseline } from "./comparisons.js";
 import type { Paper, ProtocolConfig } from "./protocol.js";
 import { ResultsStore, scoredAs, type ResultRow } from "./results.js";
+import { differingLeaves } from "./settings-diff.js";
 
 /** The cells a paper's spot check trains and what they are compared with. */
 export interface SpotCheck {
@@ -100,16 +101,6 @@ function subjectCi(values: number[]): { mean: number; low: number; high: number 
   return { mean: b.mean, low: b.low, high: b.high };
 }
 
-/** Dotted names of the leaves where two JSON values differ. */
-function differingKeys(a: unknown, b: unknown, prefix = ""): string[] {
-  if (JSON.stringify(a) === JSON.stringify(b)) return [];
-  if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
-    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-    return keys.flatMap((k) => differingKeys((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k));
-  }
-  return [prefix || "(whole configuration)"];
-}
-
 /** The rows of one (budget, seed) in the spot check's scoring. */
 function pick(rows: ResultRow[], s: SpotCheck, budget: number, seed?: number): ResultRow[] {
   return scoredAs(rows, s.postprocess).filter((r) => r.metric === "dice" && r.label === s.label && r.budget === budget && (seed === undefined || r.seed === seed));
@@ -134,7 +125,7 @@ export function compareSpotCheck(paper: Paper, config: ProtocolConfig, checkRows
   } else {
     const saved = JSON.parse(fs.readFileSync(configFile, "utf8")) as { quick?: boolean; config: ProtocolConfig };
     const strip = (c: ProtocolConfig) => ({ ...c, seeds: undefined, budgets: undefined, methods: undefined, pretrainOnly: undefined });
-    result.configDiffers = differingKeys(strip(saved.config), strip(config));
+    result.configDiffers = differingLeaves(strip(saved.config), strip(config)).map((d) => d.key || "(whole configuration)");
     committed = pick(new ResultsStore(storeFile).load().rows, s, budget);
   }
   const committedSeed = committed.filter((r) => r.seed === seed);
