@@ -112,3 +112,25 @@ test("leaderboard: a store without pretraining records shows its run's average p
   assert.match(leaderboardMarkdown(r, { file: "f.html" }).join("\n"), /~30 \(average of results\/host's 4 runs of all its pretexts\)/);
   fs.rmSync(root, { recursive: true, force: true });
 });
+
+test("leaderboard: names each folder's backend, and says costs from different backends are not comparable", () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "leaderboard-"));
+  writeStore(path.join(root, "host"), ["scratch", "anat"], { ...CONFIG, methods: ["scratch", "anat"] });
+  writeStore(path.join(root, "generic"), ["gen"], { ...CONFIG, methods: ["gen"] }, [{ pretext: "gen-pretext", seed: 1, seconds: 4, fromCache: false }]);
+  const runJson = (folder: string, invocations: object[]) => fs.writeFileSync(path.join(root, folder, "run.json"), JSON.stringify({ invocations }));
+  // The host's second invocation computed nothing: its backend does not count.
+  runJson("host", [{ pretrainSeconds: 90, pretrainRuns: 3, cellsRun: 8, backend: "B1" }, { pretrainSeconds: 0, pretrainRuns: 0, cellsRun: 0, backend: "B9" }]);
+  runJson("generic", [{ pretrainSeconds: 4, pretrainRuns: 1, cellsRun: 8, backend: "B1" }]);
+  const markdown = () => {
+    const { rows, pretrains, config, runPretraining } = loadLeaderboardRows(SPEC, root);
+    return leaderboardMarkdown(computeLeaderboard(SPEC, rows, pretrains, config as never, runPretraining), { file: "f.html" }).join("\n");
+  };
+  let md = markdown();
+  assert.match(md, /results\/host on B1; results\/generic on B1\./);
+  assert.doesNotMatch(md, /B9|not comparable/);
+  runJson("generic", [{ pretrainSeconds: 4, pretrainRuns: 1, cellsRun: 8, backend: "wasm (SIMD, 2 threads), native kernels not used: /x/dnnl.node did not load" }]);
+  md = markdown();
+  assert.match(md, /results\/generic on wasm \(SIMD, 2 threads\), native kernels not used\./);
+  assert.match(md, /different backends \(B1; wasm \(SIMD, 2 threads\), native kernels not used\), so their costs are not comparable/);
+  fs.rmSync(root, { recursive: true, force: true });
+});

@@ -62,10 +62,12 @@ export interface MethodRow {
   pretrainSource?: "records" | "run average";
 }
 
-/** A results folder's pretraining total from run.json (all its pretexts together). */
+/** A results folder's pretraining total from run.json (all its pretexts together), and where it ran. */
 export interface RunPretraining {
   seconds: number;
   runs: number;
+  /** The compute backends of the invocations that trained or pretrained anything (run.json). */
+  backends: string[];
 }
 
 export interface LeaderboardResult {
@@ -76,6 +78,8 @@ export interface LeaderboardResult {
   /** anatomy − generic at each budget. */
   pairs: { anatomy: LeaderboardEntry; generic: LeaderboardEntry; budget: number; c: Comparison }[];
   subjects: number;
+  /** run.json facts per results folder, for the cost caveats. */
+  runs: Map<string, RunPretraining>;
 }
 
 const get = (o: unknown, key: string): unknown => key.split(".").reduce<unknown>((n, k) => (n && typeof n === "object" ? (n as Record<string, unknown>)[k] : undefined), o);
@@ -91,8 +95,10 @@ export function loadLeaderboardRows(spec: LeaderboardSpec, resultsDir: string): 
     const dir = path.join(resultsDir, folder);
     const runFile = path.join(dir, "run.json");
     if (fs.existsSync(runFile)) {
-      const inv = (JSON.parse(fs.readFileSync(runFile, "utf8")) as { invocations?: { pretrainSeconds?: number; pretrainRuns?: number }[] }).invocations ?? [];
-      runPretraining.set(folder, { seconds: inv.reduce((t, i) => t + (i.pretrainSeconds ?? 0), 0), runs: inv.reduce((t, i) => t + (i.pretrainRuns ?? 0), 0) });
+      const inv = (JSON.parse(fs.readFileSync(runFile, "utf8")) as { invocations?: { pretrainSeconds?: number; pretrainRuns?: number; cellsRun?: number; backend?: string }[] }).invocations ?? [];
+      // The backend's headline only: the reason native kernels did not load is in run.json.
+      const backends = inv.filter((i) => (i.cellsRun ?? 0) + (i.pretrainRuns ?? 0) > 0 && i.backend).map((i) => i.backend!.replace(/(native kernels not used).*$/, "$1"));
+      runPretraining.set(folder, { seconds: inv.reduce((t, i) => t + (i.pretrainSeconds ?? 0), 0), runs: inv.reduce((t, i) => t + (i.pretrainRuns ?? 0), 0), backends: [...new Set(backends)] });
     }
     const configFile = path.join(dir, "config.json");
     if (!fs.existsSync(configFile)) throw new Error(`leaderboard ${spec.name}: ${configFile} not found: run \`anatomy-ssl reproduce ${folder}\` first`);
@@ -143,7 +149,7 @@ export function computeLeaderboard(spec: LeaderboardSpec, rows: ResultRow[], pre
     for (const a of spec.entries.filter((e) => e.kind === "anatomy")) for (const c of cs.filter((x) => x.method === a.method)) pairs.push({ anatomy: a, generic: g, budget: c.budget, c });
   }
   const subjects = new Set(rows.filter((r) => r.method === scratch.method).map((r) => r.subject)).size;
-  return { spec, budgets, seeds: [...config.seeds], rows: out, pairs, subjects };
+  return { spec, budgets, seeds: [...config.seeds], rows: out, pairs, subjects, runs: runPretraining };
 }
 
 /** One record per (pretext, seed): a store may hold a cached copy of another store's run. */
@@ -183,6 +189,7 @@ export function leaderboardMarkdown(r: LeaderboardResult, figure: { file: string
     }
     lines.push("");
   }
+  lines.push(...costCaveats(r), "");
   lines.push("### Does each anatomy-aware pretext beat each generic one?", "", "Difference in Dice (anatomy-aware − generic), mean [95% CI]; **bold** when the CI excludes 0.", "");
   const generics = spec.entries.filter((e) => e.kind === "generic");
   lines.push(`| labelled | anatomy-aware | ${generics.map((g) => g.label).join(" | ")} |`, `|---|---|${generics.map(() => "---").join("|")}|`);
@@ -209,6 +216,20 @@ export function leaderboardMarkdown(r: LeaderboardResult, figure: { file: string
   }
   lines.push("", figure.png ? `![gain over scratch vs budget](${figure.png}) (interactive: ${figure.file})` : `Gain over scratch vs budget: ${figure.file}.`, "");
   return lines;
+}
+
+/**
+ * Where each folder's costs were measured. Wall times are comparable only between runs on the
+ * same backend and an equally loaded machine; run.json records the first, not the second.
+ */
+function costCaveats(r: LeaderboardResult): string[] {
+  const folders = [...new Set(r.spec.entries.filter((e) => e.kind !== "scratch").map((e) => e.from))].filter((f) => r.runs.has(f));
+  if (!folders.length) return [];
+  const lines = [`Pretraining cost: wall seconds per pretraining run, as each run recorded it (run.json): ${folders.map((f) => `results/${f} on ${r.runs.get(f)!.backends.join(" and ") || "an unrecorded backend"}`).join("; ")}.`];
+  const distinct = new Set(folders.flatMap((f) => r.runs.get(f)!.backends));
+  if (distinct.size > 1) lines.push(`**These folders were computed on different backends (${[...distinct].join("; ")}), so their costs are not comparable with each other**. Their Dice values are: the backends compute the same operations and differ only in floating-point rounding.`);
+  lines.push("A cost also depends on what else the machine was running, which run.json does not record.");
+  return lines.flatMap((l, i) => (i ? ["", l] : [l]));
 }
 
 /** <name>-gain.html (+ .png): each pretext's gain over scratch by budget, asymmetric 95% CI bars. */
