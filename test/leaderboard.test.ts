@@ -78,8 +78,21 @@ test("leaderboard: means, ranks, gains, anatomy-minus-generic and pretraining co
   assert.equal(at("anat", 1).pretrainSeconds, 20);
   assert.equal(at("gen", 1).pretrainSeconds, 6, "seeds of the grid only, cached copies count with their original seconds");
   const md = leaderboardMarkdown(r, { file: "toy-gain.html" }).join("\n");
-  assert.match(md, /\| 1 \| anatomy \| \*\*\+0\.100 \[\+0\.100, \+0\.100\]\*\* \|/);
-  assert.match(md, /- \*\*anatomy\*\* at 1: beats generic; loses to none/);
+  // Every draw of the difference is +0.1: bootstrap p 0, so it also survives Holm's correction (†).
+  assert.match(md, /\| 1 \| anatomy \| \*\*\+0\.100 \[\+0\.100, \+0\.100\]\*\* † \|/);
+  assert.deepEqual(r.pairs.map((p) => [p.budget, p.c.bootstrapP, p.holmP]), [[1, 0, 0], [2, 0, 0]]);
+  assert.match(md, /2 of the 2 CIs exclude 0; if no pretext differed from another, about 0\.1 would by chance\. 2 of them survive Holm's correction\./);
+  assert.match(md, /- \*\*anatomy\*\* at 1: beats generic †; loses to none/);
+  // The marks follow each pair's CI and Holm-adjusted p: bold without † when only the CI excludes 0,
+  // nothing when only the adjusted p is small (the CI decides a claim; Holm only withdraws some).
+  const shown = (pairs: [number, number, number][]) =>
+    leaderboardMarkdown({ ...r, pairs: r.pairs.map((p, i) => ({ ...p, c: { ...p.c, meanGain: pairs[i][0], ciLow: pairs[i][0] - 0.01, ciHigh: pairs[i][0] + 0.01 }, holmP: pairs[i][2] })) }, { file: "toy-gain.html" }).join("\n");
+  const mixed = shown([[0.05, 0, 0.2], [0.005, 0, 0.01]]);
+  assert.match(mixed, /\| 1 \| anatomy \| \*\*\+0\.050 \[\+0\.040, \+0\.060\]\*\* \|/);
+  assert.match(mixed, /\| 2 \| anatomy \| \+0\.005 \[-0\.005, \+0\.015\] \|/);
+  assert.match(mixed, /1 of the 2 CIs exclude 0; .* 0 of them survive Holm's correction\./);
+  assert.match(mixed, /at 1: beats generic; loses to none; .* at 2: beats none; loses to none; no difference shown with the other 1\./);
+  assert.match(shown([[-0.05, 0, 0.01], [0, 0, 1]]), /at 1: beats none; loses to generic †;/);
   fs.rmSync(root, { recursive: true, force: true });
 });
 

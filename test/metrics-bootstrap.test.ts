@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
-import { hierarchicalBootstrap, percentileLinear } from "../src/metrics/index.js";
+import { bootstrapPValue, hierarchicalBootstrap, percentileLinear } from "../src/metrics/index.js";
 import { Random } from "../src/random.js";
 import { PYTHON, scipySkip } from "./helpers/scipy.js";
 
@@ -206,13 +206,33 @@ test("coverage on crossed data (subjects shared by seeds): shared 90-99%, nested
   assert.ok((shared - nested) / reps >= 0.1, `shared ${shared / reps} vs nested ${nested / reps}`);
 });
 
-test("10000 draws x 5 seeds x 20 subjects takes well under a second", () => {
-  const rng = new Random(9);
-  const values = Array.from({ length: 5 }, () => gains(rng, 20));
-  const t0 = performance.now();
-  hierarchicalBootstrap(values);
-  const ms = performance.now() - t0;
-  assert.ok(ms < 500, `${ms.toFixed(0)} ms`);
+test("bootstrapPValue: twice the smaller share of draws on either side of 0, draws at 0 on both", () => {
+  assert.equal(bootstrapPValue([-1, 1, 2, 3]), 0.5); // 1 of 4 below
+  assert.equal(bootstrapPValue([1, 2, 3, 4]), 0);
+  assert.equal(bootstrapPValue([-3, -2, -1, 0, 1]), 0.8); // 4 at or below, 2 at or above
+  assert.equal(bootstrapPValue([0, 0, 0]), 1); // capped
+  assert.throws(() => bootstrapPValue([]), /no draws/);
+});
+
+test("bootstrapPValue agrees with the percentile interval: the (1 - a) interval excludes 0 exactly when p < a", () => {
+  const rng = new Random(12);
+  let agree = 0;
+  let excluded = 0;
+  const cases = 200;
+  for (let c = 0; c < cases; c++) {
+    // gains() has mean 0.85 x 0.01 + 0.15 x 0.2 = 0.0385: centred, then shifted from -0.02 to
+    // +0.02, so intervals on both sides of 0 and across it occur
+    const shift = (c / cases) * 0.04 - 0.02;
+    const values = Array.from({ length: 5 }, () => gains(rng, 20).map((g) => g - 0.0385 + shift));
+    const b = hierarchicalBootstrap(values, { draws: 4000, seed: c, returnDraws: true, level: 0.9 });
+    const p = bootstrapPValue(b.drawMeans!);
+    const outside = b.low > 0 || b.high < 0;
+    if (outside) excluded++;
+    if (outside === p < 0.1) agree++;
+  }
+  assert.ok(excluded > 20 && excluded < cases - 20, `intervals excluding 0: ${excluded} of ${cases}`);
+  // Only interpolation between two neighbouring draws can split them, at the boundary.
+  assert.ok(agree >= cases - 2, `${cases - agree} of ${cases} disagree`);
 });
 
 test("determinism: same seed, same result; another seed, an interval within Monte Carlo error", () => {

@@ -13,7 +13,7 @@
  *
  * A subject's value is its mean over phases (ED and ES of one subject are not independent).
  */
-import { hierarchicalBootstrap } from "../metrics/bootstrap.js";
+import { bootstrapPValue, hierarchicalBootstrap } from "../metrics/bootstrap.js";
 import { wilcoxonSignedRank } from "../metrics/stats.js";
 import { assertOneScoring, type ResultRow } from "./results.js";
 
@@ -30,6 +30,8 @@ export interface Comparison {
   subjects: number;
   /** Wilcoxon signed-rank, two-sided, on seed-averaged per-subject values. */
   pValue: number;
+  /** Two-sided p of the same bootstrap as the CI (bootstrapPValue): what a multiplicity correction of the CIs uses. */
+  bootstrapP: number;
   statistic: number;
 }
 
@@ -70,10 +72,10 @@ export function compareWithBaseline(rows: ResultRow[], baseline: string, options
       const subjects = [...other.get(seeds[0])!.keys()].filter((j) => seeds.every((s) => base.get(s)!.has(j) && other.get(s)!.has(j))).sort();
       if (subjects.length === 0) continue;
       const gains = seeds.map((s) => subjects.map((j) => other.get(s)!.get(j)! - base.get(s)!.get(j)!));
-      const boot = hierarchicalBootstrap(gains, BOOTSTRAP);
+      const boot = hierarchicalBootstrap(gains, { ...BOOTSTRAP, returnDraws: true });
       const avg = (m: Map<number, Map<string, number>>, j: string) => seeds.reduce((t, s) => t + m.get(s)!.get(j)!, 0) / seeds.length;
       const w = wilcoxonSignedRank(subjects.map((j) => avg(other, j)), subjects.map((j) => avg(base, j)));
-      out.push({ method, baseline, budget, meanGain: boot.mean, ciLow: boot.low, ciHigh: boot.high, seeds: seeds.length, subjects: subjects.length, pValue: w.pValue, statistic: w.statistic });
+      out.push({ method, baseline, budget, meanGain: boot.mean, ciLow: boot.low, ciHigh: boot.high, seeds: seeds.length, subjects: subjects.length, pValue: w.pValue, statistic: w.statistic, bootstrapP: bootstrapPValue(boot.drawMeans!) });
     }
   }
   return out;

@@ -6,7 +6,10 @@
  * - Mean Dice: mean over seeds of the per-seed test means, with the protocol's 95% t-CI over seeds
  *   (tables.ts); the gain over scratch and every anatomy-minus-generic difference: the protocol's
  *   two-level bootstrap over seeds and test subjects (comparisons.ts). A pretext "beats" another at
- *   a budget when the CI of their difference lies above 0.
+ *   a budget when the CI of their difference lies above 0. With dozens of such pairs a few CIs
+ *   exclude 0 by chance alone, so each pair's bootstrap p (the same draws as its CI) is also
+ *   Holm-adjusted over the dataset's whole family of pairs; a "beats" that survives that
+ *   correction is marked.
  * - Rank: by mean Dice within a budget (1 = best); ranks are descriptive, the CIs decide.
  * - Pretraining cost: wall seconds per pretraining run (mean over seeds) from the stores'
  *   pretraining records, wherever a store of the same dataset recorded that pretext. Stores
@@ -22,6 +25,7 @@ import { ensurePlotlyAsset, htmlToPng, plotlyPageHtml } from "./figures.js";
 import type { ProtocolConfig } from "./protocol.js";
 import { cellKey, ResultsStore, scoredAs, type PretrainRecord, type ResultRow } from "./results.js";
 import { summarizeCells } from "./tables.js";
+import { holmAdjust } from "../metrics/multiple-comparisons.js";
 import type { Summary } from "../metrics/stats.js";
 
 export type PretextKind = "scratch" | "anatomy" | "generic";
@@ -75,8 +79,8 @@ export interface LeaderboardResult {
   budgets: number[];
   seeds: number[];
   rows: MethodRow[];
-  /** anatomy − generic at each budget. */
-  pairs: { anatomy: LeaderboardEntry; generic: LeaderboardEntry; budget: number; c: Comparison }[];
+  /** anatomy − generic at each budget; holmP: c.bootstrapP Holm-adjusted over all the pairs. */
+  pairs: { anatomy: LeaderboardEntry; generic: LeaderboardEntry; budget: number; c: Comparison; holmP: number }[];
   subjects: number;
   /** run.json facts per results folder, for the cost caveats. */
   runs: Map<string, RunPretraining>;
@@ -146,8 +150,9 @@ export function computeLeaderboard(spec: LeaderboardSpec, rows: ResultRow[], pre
   const pairs: LeaderboardResult["pairs"] = [];
   for (const g of spec.entries.filter((e) => e.kind === "generic")) {
     const cs = compareWithBaseline(rows.filter((r) => r.method === g.method || spec.entries.some((e) => e.kind === "anatomy" && e.method === r.method)), g.method, { label: spec.label });
-    for (const a of spec.entries.filter((e) => e.kind === "anatomy")) for (const c of cs.filter((x) => x.method === a.method)) pairs.push({ anatomy: a, generic: g, budget: c.budget, c });
+    for (const a of spec.entries.filter((e) => e.kind === "anatomy")) for (const c of cs.filter((x) => x.method === a.method)) pairs.push({ anatomy: a, generic: g, budget: c.budget, c, holmP: NaN });
   }
+  holmAdjust(pairs.map((p) => p.c.bootstrapP)).forEach((q, i) => (pairs[i].holmP = q));
   const subjects = new Set(rows.filter((r) => r.method === scratch.method).map((r) => r.subject)).size;
   return { spec, budgets, seeds: [...config.seeds], rows: out, pairs, subjects, runs: runPretraining };
 }
@@ -166,6 +171,11 @@ function dedupe(records: PretrainRecord[]): PretrainRecord[] {
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "n/a");
 const sg = (x: number) => `${x >= 0 ? "+" : ""}${f3(x)}`;
 const ci = (c: Comparison) => `${sg(c.meanGain)} [${sg(c.ciLow)}, ${sg(c.ciHigh)}]`;
+/** The CI of the difference excludes 0, on one side. */
+const beats = (c: Comparison) => c.ciLow > 0;
+const losesTo = (c: Comparison) => c.ciHigh < 0;
+/** The difference also survives Holm's correction over the family (family-wise 5%). */
+const survivesHolm = (p: { holmP: number; c: Comparison }) => (beats(p.c) || losesTo(p.c)) && p.holmP <= 0.05;
 const kindText: Record<PretextKind, string> = { scratch: "none", anatomy: "anatomy-aware", generic: "generic" };
 
 /** Markdown for one dataset: the table at every budget, the anatomy-vs-generic verdicts, plain statements. */
@@ -190,7 +200,16 @@ export function leaderboardMarkdown(r: LeaderboardResult, figure: { file: string
     lines.push("");
   }
   lines.push(...costCaveats(r), "");
-  lines.push("### Does each anatomy-aware pretext beat each generic one?", "", "Difference in Dice (anatomy-aware − generic), mean [95% CI]; **bold** when the CI excludes 0.", "");
+  const excluding = r.pairs.filter((p) => beats(p.c) || losesTo(p.c)).length;
+  const surviving = r.pairs.filter(survivesHolm).length;
+  lines.push(
+    "### Does each anatomy-aware pretext beat each generic one?",
+    "",
+    `Difference in Dice (anatomy-aware − generic), mean [95% CI]; **bold** when the CI excludes 0; † when it still excludes 0 after Holm's correction over all ${r.pairs.length} comparisons of this table (the bootstrap p of each difference, Holm-adjusted, at most 0.05: a family-wise 5% chance of any false claim in the table).`,
+    "",
+    `${excluding} of the ${r.pairs.length} CIs exclude 0; if no pretext differed from another, about ${(0.05 * r.pairs.length).toFixed(1)} would by chance. ${surviving} of them survive Holm's correction.`,
+    "",
+  );
   const generics = spec.entries.filter((e) => e.kind === "generic");
   lines.push(`| labelled | anatomy-aware | ${generics.map((g) => g.label).join(" | ")} |`, `|---|---|${generics.map(() => "---").join("|")}|`);
   for (const budget of r.budgets) {
@@ -199,17 +218,18 @@ export function leaderboardMarkdown(r: LeaderboardResult, figure: { file: string
         const p = r.pairs.find((x) => x.anatomy === a && x.generic === g && x.budget === budget);
         if (!p) return "n/a";
         const text = ci(p.c);
-        return p.c.ciLow > 0 || p.c.ciHigh < 0 ? `**${text}**` : text;
+        return beats(p.c) || losesTo(p.c) ? `**${text}**${survivesHolm(p) ? " †" : ""}` : text;
       });
       lines.push(`| ${budget} | ${a.label} | ${cellsText.join(" | ")} |`);
     }
   }
-  lines.push("");
+  lines.push("", "In words (beats: the CI of the difference lies above 0; loses to: below 0; †: also after Holm's correction):", "");
   for (const a of spec.entries.filter((e) => e.kind === "anatomy")) {
     const parts = r.budgets.map((budget) => {
       const ps = r.pairs.filter((x) => x.anatomy === a && x.budget === budget);
-      const wins = ps.filter((p) => p.c.ciLow > 0).map((p) => p.generic.label);
-      const losses = ps.filter((p) => p.c.ciHigh < 0).map((p) => p.generic.label);
+      const named = (p: (typeof ps)[number]) => `${p.generic.label}${survivesHolm(p) ? " †" : ""}`;
+      const wins = ps.filter((p) => beats(p.c)).map(named);
+      const losses = ps.filter((p) => losesTo(p.c)).map(named);
       return `at ${budget}: beats ${wins.length ? wins.join(", ") : "none"}; loses to ${losses.length ? losses.join(", ") : "none"}; no difference shown with the other ${ps.length - wins.length - losses.length}`;
     });
     lines.push(`- **${a.label}** ${parts.join("; ")}.`);
@@ -227,7 +247,7 @@ function costCaveats(r: LeaderboardResult): string[] {
   if (!folders.length) return [];
   const lines = [`Pretraining cost: wall seconds per pretraining run, as each run recorded it (run.json): ${folders.map((f) => `results/${f} on ${r.runs.get(f)!.backends.join(" and ") || "an unrecorded backend"}`).join("; ")}.`];
   const distinct = new Set(folders.flatMap((f) => r.runs.get(f)!.backends));
-  if (distinct.size > 1) lines.push(`**These folders were computed on different backends (${[...distinct].join("; ")}), so their costs are not comparable with each other**. Their Dice values are: the backends compute the same operations and differ only in floating-point rounding.`);
+  if (distinct.size > 1) lines.push(`**These folders were computed on different backends (${[...distinct].join("; ")}), so their costs are not comparable with each other**. Their Dice values are: the backends compute the same operations and differ only in floating-point rounding, which training amplifies into per-cell differences of the order of the noise between seeds, not into a bias.`);
   lines.push("A cost also depends on what else the machine was running, which run.json does not record.");
   return lines.flatMap((l, i) => (i ? ["", l] : [l]));
 }
@@ -263,6 +283,13 @@ export function writeGainFigure(outDir: string, r: LeaderboardResult): { file: s
   fs.writeFileSync(path.join(outDir, file), plotlyPageHtml(title, traces, layout));
   const png = `${r.spec.name}-gain.png`;
   return htmlToPng(path.join(outDir, file), path.join(outDir, png)) ? { file } : { file, png };
+}
+
+/** <name>-differences.csv: one row per anatomy-aware x generic pretext and budget. */
+export function differencesCsv(r: LeaderboardResult): string {
+  const head = "dataset,budget,anatomy_method,anatomy_from,generic_method,generic_from,difference,ci_low,ci_high,seeds,test_subjects,bootstrap_p,holm_p,wilcoxon_p";
+  const lines = r.pairs.map((p) => [r.spec.name, p.budget, p.anatomy.method, p.anatomy.from, p.generic.method, p.generic.from, p.c.meanGain, p.c.ciLow, p.c.ciHigh, p.c.seeds, p.c.subjects, p.c.bootstrapP, p.holmP, p.c.pValue].join(","));
+  return [head, ...lines].join("\n") + "\n";
 }
 
 /** <name>.csv: one row per pretext and budget. */

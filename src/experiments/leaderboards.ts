@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { gitCommit, machineLabel, projectRoot } from "../provenance.js";
-import { computeLeaderboard, leaderboardCsv, leaderboardMarkdown, loadLeaderboardRows, writeGainFigure, type LeaderboardResult, type LeaderboardSpec } from "./leaderboard.js";
+import { computeLeaderboard, differencesCsv, leaderboardCsv, leaderboardMarkdown, loadLeaderboardRows, writeGainFigure, type LeaderboardResult, type LeaderboardSpec } from "./leaderboard.js";
 import { GENERIC_METHODS } from "./papers/baselines-generic.js";
 
 const generic = (from: string, names: (keyof typeof GENERIC_METHODS)[]) => names.map((n) => ({ method: n, from, label: GENERIC_METHODS[n].label, kind: "generic" as const, pretext: GENERIC_METHODS[n].pretext }));
@@ -80,6 +80,8 @@ export function writeLeaderboards(options: { resultsDir?: string; outDir?: strin
     files.push(figure.file, ...(figure.png ? [figure.png] : []));
     fs.writeFileSync(path.join(outDir, `${spec.name}.csv`), leaderboardCsv(r));
     files.push(`${spec.name}.csv`);
+    fs.writeFileSync(path.join(outDir, `${spec.name}-differences.csv`), differencesCsv(r));
+    files.push(`${spec.name}-differences.csv`);
     lines.push(...leaderboardMarkdown(r, figure));
   }
   lines.push("## How this was made", "", `- Written on ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC by code ${gitCommit()} on ${machineLabel()}, from the stores in ${[...new Set((options.specs ?? LEADERBOARDS).flatMap((s) => s.entries.map((e) => `results/${e.from}`)))].join(", ")} (each README there says how, where and with what code its cells were computed).`, "");

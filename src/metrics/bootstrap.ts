@@ -176,3 +176,22 @@ export function hierarchicalBootstrap(values: readonly (readonly number[])[], op
   if (options.returnDraws) result.drawMeans = out;
   return result;
 }
+
+/**
+ * Two-sided percentile-bootstrap p-value of "the mean is 0": twice the smaller share of draws on
+ * either side of 0 (draws equal to 0 count on both sides), capped at 1. It matches the percentile
+ * interval: the (1 - a) interval excludes 0 exactly when p < a (up to the interval's linear
+ * interpolation between neighbouring draws), so a family of intervals can be corrected for
+ * multiplicity (multiple-comparisons.ts) on the criterion the single interval uses. Its
+ * resolution is 2 / draws.
+ */
+export function bootstrapPValue(draws: ArrayLike<number>): number {
+  if (draws.length === 0) throw new Error("bootstrapPValue: no draws");
+  let below = 0;
+  let above = 0;
+  for (let i = 0; i < draws.length; i++) {
+    if (draws[i] <= 0) below++;
+    if (draws[i] >= 0) above++;
+  }
+  return Math.min(1, (2 * Math.min(below, above)) / draws.length);
+}

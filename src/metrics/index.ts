@@ -8,3 +8,4 @@ export * from "./overlap.js";
 export * from "./surface.js";
 export * from "./stats.js";
 export * from "./bootstrap.js";
+export * from "./multiple-comparisons.js";
