@@ -37,8 +37,9 @@ function writeStore(dir: string, methods: string[], config: object, pretexts: { 
         const rows: ResultRow[] = SUBJECTS.flatMap((subject, j) => [
           { paper: "x", method, budget, seed, subject, phase: "ED", label: "mean", metric: "dice" as const, value: dice(method, budget, seed, j) - 0.01 },
           { paper: "x", method, budget, seed, subject, phase: "ES", label: "mean", metric: "dice" as const, value: dice(method, budget, seed, j) + 0.01 },
-          // Ignored: another label, another scoring.
-          { paper: "x", method, budget, seed, subject, phase: "ED", label: "LV", metric: "dice" as const, value: 0 },
+          // Another label: not compared, but read for runs that never found a class (gen at 2, seed 1, misses LV).
+          { paper: "x", method, budget, seed, subject, phase: "ED", label: "LV", metric: "dice" as const, value: method === "gen" && budget === 2 && seed === 1 ? 0.05 : 0.9 },
+          // Ignored: another scoring.
           { paper: "x", method, budget, seed, subject, phase: "ED", label: "mean", metric: "dice" as const, value: 0, postprocess: "largest-component" as const },
         ]);
         store.appendCell({ paper: "x", method, budget, seed, trainSubjects: ["p"], steps: 1, seconds: 1, finishedAt: "" }, rows);
@@ -60,9 +61,10 @@ test("leaderboard: means, ranks, gains, anatomy-minus-generic and pretraining co
     { pretext: "gen-pretext", seed: 2, seconds: 8, fromCache: true },
     { pretext: "gen-pretext", seed: 3, seconds: 1000, fromCache: false },
   ]);
-  const { rows, pretrains, config } = loadLeaderboardRows(SPEC, root);
+  const { rows, pretrains, config, missed } = loadLeaderboardRows(SPEC, root);
   assert.equal(rows.length, 3 * 2 * 2 * 4 * 2, "only the compared label, raw scoring");
-  const r = computeLeaderboard(SPEC, rows, pretrains, config as never);
+  const r = computeLeaderboard(SPEC, rows, pretrains, config as never, undefined, missed);
+  assert.deepEqual(r.missed.map((m) => [m.entry.method, m.budget, m.seed, m.label, m.images, m.of]), [["gen", 2, 1, "LV", 4, 4]]);
   const at = (m: string, b: number) => r.rows.find((x) => x.entry.method === m && x.budget === b)!;
   // Mean over seeds of per-seed subject means: the phase offsets cancel; subjects add 0.0015 on average, seeds 0.015.
   for (const [m, base] of [["scratch", 0.5], ["anat", 0.7], ["gen", 0.6]] as const) {
@@ -83,6 +85,7 @@ test("leaderboard: means, ranks, gains, anatomy-minus-generic and pretraining co
   assert.deepEqual(r.pairs.map((p) => [p.budget, p.c.bootstrapP, p.holmP]), [[1, 0, 0], [2, 0, 0]]);
   assert.match(md, /2 of the 2 CIs exclude 0; if no pretext differed from another, about 0\.1 would by chance\. 2 of them survive Holm's correction\./);
   assert.match(md, /- \*\*anatomy\*\* at 1: beats generic †; loses to none/);
+  assert.match(md, /\*\*Runs that never found a structure\*\* \(Dice < 0\.1 on most test images\): generic at 2, seed 1: LV \(4\/4\)\. They stay/);
   // The marks follow each pair's CI and Holm-adjusted p: bold without † when only the CI excludes 0,
   // nothing when only the adjusted p is small (the CI decides a claim; Holm only withdraws some).
   const shown = (pairs: [number, number, number][]) =>

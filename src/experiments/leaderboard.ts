@@ -24,6 +24,7 @@ import { compareWithBaseline, type Comparison } from "./comparisons.js";
 import { ensurePlotlyAsset, htmlToPng, plotlyPageHtml } from "./figures.js";
 import type { ProtocolConfig } from "./protocol.js";
 import { cellKey, ResultsStore, scoredAs, type PretrainRecord, type ResultRow } from "./results.js";
+import { missedClasses } from "./report.js";
 import { summarizeCells } from "./tables.js";
 import { holmAdjust } from "../metrics/multiple-comparisons.js";
 import type { Summary } from "../metrics/stats.js";
@@ -84,17 +85,23 @@ export interface LeaderboardResult {
   subjects: number;
   /** run.json facts per results folder, for the cost caveats. */
   runs: Map<string, RunPretraining>;
+  /** Cells that never found a compared class (report.ts, missedClasses): they stay in the statistics. */
+  missed: { entry: LeaderboardEntry; budget: number; seed: number; label: string; images: number; of: number }[];
 }
+
+/** A cell that never found a class, as missedClasses reports it. */
+export type MissedCell = ReturnType<typeof missedClasses>[number];
 
 const get = (o: unknown, key: string): unknown => key.split(".").reduce<unknown>((n, k) => (n && typeof n === "object" ? (n as Record<string, unknown>)[k] : undefined), o);
 
 /** Load and check the stores of a leaderboard; throws naming a missing store, cell or differing setting. */
-export function loadLeaderboardRows(spec: LeaderboardSpec, resultsDir: string): { rows: ResultRow[]; pretrains: PretrainRecord[]; config: ProtocolConfig; runPretraining: Map<string, RunPretraining> } {
+export function loadLeaderboardRows(spec: LeaderboardSpec, resultsDir: string): { rows: ResultRow[]; pretrains: PretrainRecord[]; config: ProtocolConfig; runPretraining: Map<string, RunPretraining>; missed: (MissedCell & { from: string })[] } {
   const folders = [...new Set(spec.entries.map((e) => e.from))];
   const configs = new Map<string, ProtocolConfig>();
   const rows: ResultRow[] = [];
   const pretrains: PretrainRecord[] = [];
   const runPretraining = new Map<string, RunPretraining>();
+  const missed: (MissedCell & { from: string })[] = [];
   for (const folder of folders) {
     const dir = path.join(resultsDir, folder);
     const runFile = path.join(dir, "run.json");
@@ -109,7 +116,10 @@ export function loadLeaderboardRows(spec: LeaderboardSpec, resultsDir: string): 
     configs.set(folder, (JSON.parse(fs.readFileSync(configFile, "utf8")) as { config: ProtocolConfig }).config);
     const store = new ResultsStore(path.join(dir, "rows.jsonl")).load();
     const wanted = new Set(spec.entries.filter((e) => e.from === folder).map((e) => e.method));
-    rows.push(...scoredAs(store.rows, undefined).filter((r) => wanted.has(r.method) && r.metric === "dice" && r.label === spec.label));
+    const raw = scoredAs(store.rows, undefined).filter((r) => wanted.has(r.method) && r.metric === "dice");
+    rows.push(...raw.filter((r) => r.label === spec.label));
+    // The classes the compared Dice covers: all of them for "mean", else that one.
+    missed.push(...missedClasses(raw.filter((r) => spec.label === "mean" || r.label === spec.label)).map((m) => ({ ...m, from: folder })));
     pretrains.push(...store.pretrains.values());
   }
   const [first, ...rest] = folders;
@@ -122,11 +132,11 @@ export function loadLeaderboardRows(spec: LeaderboardSpec, resultsDir: string): 
   const have = new Set(rows.map((r) => `${r.method}@${r.budget}@${r.seed}`));
   const missing = spec.entries.flatMap((e) => base.budgets.flatMap((b) => base.seeds.filter((s) => !have.has(`${e.method}@${b}@${s}`)).map((s) => `${e.method} (results/${e.from}) ${cellKey({ method: e.method, budget: b, seed: s })}`)));
   if (missing.length) throw new Error(`leaderboard ${spec.name}: ${missing.length} cells missing, e.g. ${missing.slice(0, 3).join("; ")}: run \`anatomy-ssl reproduce\` for those folders first`);
-  return { rows, pretrains, config: base, runPretraining };
+  return { rows, pretrains, config: base, runPretraining, missed };
 }
 
 /** The leaderboard's numbers from loaded rows. */
-export function computeLeaderboard(spec: LeaderboardSpec, rows: ResultRow[], pretrains: PretrainRecord[], config: ProtocolConfig, runPretraining = new Map<string, RunPretraining>()): LeaderboardResult {
+export function computeLeaderboard(spec: LeaderboardSpec, rows: ResultRow[], pretrains: PretrainRecord[], config: ProtocolConfig, runPretraining = new Map<string, RunPretraining>(), missedCells: (MissedCell & { from: string })[] = []): LeaderboardResult {
   const scratch = spec.entries.find((e) => e.kind === "scratch");
   if (!scratch) throw new Error(`leaderboard ${spec.name}: no scratch entry`);
   const summaries = summarizeCells(rows);
@@ -154,7 +164,8 @@ export function computeLeaderboard(spec: LeaderboardSpec, rows: ResultRow[], pre
   }
   holmAdjust(pairs.map((p) => p.c.bootstrapP)).forEach((q, i) => (pairs[i].holmP = q));
   const subjects = new Set(rows.filter((r) => r.method === scratch.method).map((r) => r.subject)).size;
-  return { spec, budgets, seeds: [...config.seeds], rows: out, pairs, subjects, runs: runPretraining };
+  const missed = missedCells.flatMap((m) => spec.entries.filter((e) => e.method === m.method && e.from === m.from).map((entry) => ({ entry, budget: m.budget, seed: m.seed, label: m.label, images: m.images, of: m.of })));
+  return { spec, budgets, seeds: [...config.seeds], rows: out, pairs, subjects, runs: runPretraining, missed };
 }
 
 /** One record per (pretext, seed): a store may hold a cached copy of another store's run. */
@@ -198,6 +209,12 @@ export function leaderboardMarkdown(r: LeaderboardResult, figure: { file: string
       lines.push(`| ${row.rank} | ${row.entry.label}${row.entry.note ? ` (${row.entry.note})` : ""} | ${kindText[row.entry.kind]} | ${f3(d.mean)} ± ${Number.isFinite(d.halfWidth) ? d.halfWidth.toFixed(3) : "n/a"} | ${row.gain ? ci(row.gain) : "-"} | ${cost} | results/${row.entry.from} |`);
     }
     lines.push("");
+  }
+  if (r.missed.length) {
+    lines.push(
+      `**Runs that never found a structure** (Dice < 0.1 on most test images): ${r.missed.map((m) => `${m.entry.label} at ${m.budget}, seed ${m.seed}: ${m.label} (${m.images}/${m.of})`).join("; ")}. They stay in the statistics and make much of the spread across seeds; every gain or difference at their budget and seed carries them (per-seed.csv in each folder shows each seed).`,
+      "",
+    );
   }
   lines.push(...costCaveats(r), "");
   const excluding = r.pairs.filter((p) => beats(p.c) || losesTo(p.c)).length;

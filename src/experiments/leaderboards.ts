@@ -73,8 +73,8 @@ export function writeLeaderboards(options: { resultsDir?: string; outDir?: strin
     "",
   ];
   for (const spec of options.specs ?? LEADERBOARDS) {
-    const { rows, pretrains, config, runPretraining } = loadLeaderboardRows(spec, resultsDir);
-    const r = computeLeaderboard(spec, rows, pretrains, config, runPretraining);
+    const { rows, pretrains, config, runPretraining, missed } = loadLeaderboardRows(spec, resultsDir);
+    const r = computeLeaderboard(spec, rows, pretrains, config, runPretraining, missed);
     results.push(r);
     const figure = writeGainFigure(outDir, r);
     files.push(figure.file, ...(figure.png ? [figure.png] : []));
