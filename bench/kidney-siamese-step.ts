@@ -22,12 +22,8 @@ import { describeBackend, initBackend, tf } from "../src/backend/index.js";
 import { requestedWasmThreads } from "../src/backend/wasm-threads.js";
 import { buildSiameseEncoder2D, contrastiveLoss } from "../src/models/siamese.js";
 import { buildUNet3D } from "../src/models/unet3d.js";
+import { numberArg as arg } from "./args.js";
 import { BUSY_CORES, cpuSeconds, othersCores, trainingFlops } from "./measure.js";
-
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
 
 /** Per-step times (ms) of one branch and its trainable parameters, from either engine. */
 interface Branch {

@@ -24,16 +24,9 @@ import { describeBackend, initBackend } from "../src/backend/index.js";
 import { LEADERBOARDS } from "../src/experiments/leaderboards.js";
 import type { Paper, ProtocolConfig, ProtocolData } from "../src/experiments/protocol.js";
 import { findPaper } from "../src/experiments/registry.js";
+import { numberArg, stringArg } from "./args.js";
 import { BUSY_CORES, cpuSeconds, othersCores } from "./measure.js";
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const only = (() => {
-  const i = process.argv.indexOf("--only");
-  return i >= 0 ? process.argv[i + 1] : undefined;
-})();
 
 interface Measured {
   dataset: string;
@@ -49,6 +42,9 @@ interface Measured {
   ratio: number;
   othersCores?: number;
 }
+
+/** What a dataset's costs are relative to: its first anatomy-aware pretext. */
+const referenceOf = (here: Measured[]): Measured => here.find((m) => m.kind === "anatomy") ?? here[0];
 
 /** Seconds of `steps` pretraining steps of one pretext from a fresh network. */
 async function timeRun(paper: Paper, config: ProtocolConfig, data: ProtocolData, name: string, steps: number, dir: string): Promise<number> {
@@ -66,8 +62,9 @@ async function timeRun(paper: Paper, config: ProtocolConfig, data: ProtocolData,
 }
 
 async function main(): Promise<void> {
-  const steps = arg("steps", 20);
-  const warmup = arg("warmup", 3);
+  const steps = numberArg("steps", 20);
+  const warmup = numberArg("warmup", 3);
+  const only = stringArg("only");
   if (!(Number.isInteger(steps) && steps >= 1 && Number.isInteger(warmup) && warmup >= 1)) throw new Error("--steps and --warmup must be integers >= 1");
   const specs = LEADERBOARDS.filter((s) => !only || s.name === only);
   if (!specs.length) throw new Error(`--only ${only}: no such leaderboard (${LEADERBOARDS.map((s) => s.name).join(", ")})`);
@@ -96,7 +93,7 @@ async function main(): Promise<void> {
         log(`${spec.name} ${entry.pretext}: ${msPerStep.toFixed(1)} ms/step${others !== undefined && others > BUSY_CORES ? ` (other programs used ${others.toFixed(2)} cores: not comparable)` : ""}`);
       }
       const here = out.filter((m) => m.dataset === spec.name);
-      const reference = here.find((m) => m.kind === "anatomy") ?? here[0];
+      const reference = referenceOf(here);
       for (const m of here) m.ratio = m.msPerStep / reference.msPerStep;
     }
   } finally {
@@ -108,7 +105,7 @@ async function main(): Promise<void> {
   }
   for (const spec of specs) {
     const here = out.filter((m) => m.dataset === spec.name);
-    const reference = here.find((m) => m.kind === "anatomy") ?? here[0];
+    const reference = referenceOf(here);
     log(`\n${spec.title}: relative to ${reference.label}`);
     log("| pretext | kind | ms per step | steps per run | s per run | x reference | other programs (cores) |");
     log("|---|---|---|---|---|---|---|");

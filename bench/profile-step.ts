@@ -6,11 +6,7 @@
 import { initBackend, tf } from "../src/backend/index.js";
 import { buildUNet2D } from "../src/models/unet2d.js";
 import { crossEntropy } from "../src/train/losses.js";
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
+import { numberArg as arg } from "./args.js";
 
 async function main(): Promise<void> {
   const size = arg("size", 128);
