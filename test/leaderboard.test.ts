@@ -61,9 +61,9 @@ test("leaderboard: means, ranks, gains, anatomy-minus-generic and pretraining co
     { pretext: "gen-pretext", seed: 2, seconds: 8, fromCache: true },
     { pretext: "gen-pretext", seed: 3, seconds: 1000, fromCache: false },
   ]);
-  const { rows, pretrains, config, missed } = loadLeaderboardRows(SPEC, root);
-  assert.equal(rows.length, 3 * 2 * 2 * 4 * 2, "only the compared label, raw scoring");
-  const r = computeLeaderboard(SPEC, rows, pretrains, config as never, undefined, missed);
+  const stores = loadLeaderboardRows(SPEC, root);
+  assert.equal(stores.rows.length, 3 * 2 * 2 * 4 * 2, "only the compared label, raw scoring");
+  const r = computeLeaderboard(SPEC, stores);
   assert.deepEqual(r.missed.map((m) => [m.entry.method, m.budget, m.seed, m.label, m.images, m.of]), [["gen", 2, 1, "LV", 4, 4]]);
   const at = (m: string, b: number) => r.rows.find((x) => x.entry.method === m && x.budget === b)!;
   // Mean over seeds of per-seed subject means: the phase offsets cancel; subjects add 0.0015 on average, seeds 0.015.
@@ -118,8 +118,7 @@ test("leaderboard: a store without pretraining records shows its run's average p
   // Two invocations: 3 runs in 90 s, then 1 run in 30 s -> 30 s per run.
   fs.writeFileSync(path.join(root, "host", "run.json"), JSON.stringify({ invocations: [{ pretrainSeconds: 90, pretrainRuns: 3 }, { pretrainSeconds: 30, pretrainRuns: 1 }] }));
   writeStore(path.join(root, "generic"), ["gen"], { ...CONFIG, methods: ["gen"] }, [{ pretext: "gen-pretext", seed: 1, seconds: 4, fromCache: false }]);
-  const { rows, pretrains, config, runPretraining } = loadLeaderboardRows(SPEC, root);
-  const r = computeLeaderboard(SPEC, rows, pretrains, config as never, runPretraining);
+  const r = computeLeaderboard(SPEC, loadLeaderboardRows(SPEC, root));
   const anat = r.rows.find((x) => x.entry.method === "anat")!;
   assert.equal(anat.pretrainSeconds, 30);
   assert.equal(anat.pretrainSource, "run average");
@@ -138,8 +137,7 @@ test("leaderboard: names each folder's backend, and says costs from different ba
   runJson("host", [{ pretrainSeconds: 90, pretrainRuns: 3, cellsRun: 8, backend: "B1" }, { pretrainSeconds: 0, pretrainRuns: 0, cellsRun: 0, backend: "B9" }]);
   runJson("generic", [{ pretrainSeconds: 4, pretrainRuns: 1, cellsRun: 8, backend: "B1" }]);
   const markdown = () => {
-    const { rows, pretrains, config, runPretraining } = loadLeaderboardRows(SPEC, root);
-    return leaderboardMarkdown(computeLeaderboard(SPEC, rows, pretrains, config as never, runPretraining), { file: "f.html" }).join("\n");
+    return leaderboardMarkdown(computeLeaderboard(SPEC, loadLeaderboardRows(SPEC, root)), { file: "f.html" }).join("\n");
   };
   let md = markdown();
   assert.match(md, /results\/host on B1; results\/generic on B1\./);

@@ -94,8 +94,20 @@ export type MissedCell = ReturnType<typeof missedClasses>[number];
 
 const get = (o: unknown, key: string): unknown => key.split(".").reduce<unknown>((n, k) => (n && typeof n === "object" ? (n as Record<string, unknown>)[k] : undefined), o);
 
+/** What a leaderboard reads from its stores (loadLeaderboardRows). */
+export interface LeaderboardStores {
+  /** Dice rows of the compared label, raw scoring, of the entries' methods. */
+  rows: ResultRow[];
+  pretrains: PretrainRecord[];
+  config: ProtocolConfig;
+  /** run.json facts per results folder. */
+  runPretraining: Map<string, RunPretraining>;
+  /** Cells that never found a compared class, with their folder. */
+  missed: (MissedCell & { from: string })[];
+}
+
 /** Load and check the stores of a leaderboard; throws naming a missing store, cell or differing setting. */
-export function loadLeaderboardRows(spec: LeaderboardSpec, resultsDir: string): { rows: ResultRow[]; pretrains: PretrainRecord[]; config: ProtocolConfig; runPretraining: Map<string, RunPretraining>; missed: (MissedCell & { from: string })[] } {
+export function loadLeaderboardRows(spec: LeaderboardSpec, resultsDir: string): LeaderboardStores {
   const folders = [...new Set(spec.entries.map((e) => e.from))];
   const configs = new Map<string, ProtocolConfig>();
   const rows: ResultRow[] = [];
@@ -136,7 +148,7 @@ export function loadLeaderboardRows(spec: LeaderboardSpec, resultsDir: string): 
 }
 
 /** The leaderboard's numbers from loaded rows. */
-export function computeLeaderboard(spec: LeaderboardSpec, rows: ResultRow[], pretrains: PretrainRecord[], config: ProtocolConfig, runPretraining = new Map<string, RunPretraining>(), missedCells: (MissedCell & { from: string })[] = []): LeaderboardResult {
+export function computeLeaderboard(spec: LeaderboardSpec, { rows, pretrains, config, runPretraining, missed: missedCells }: LeaderboardStores): LeaderboardResult {
   const scratch = spec.entries.find((e) => e.kind === "scratch");
   if (!scratch) throw new Error(`leaderboard ${spec.name}: no scratch entry`);
   const summaries = summarizeCells(rows);

@@ -73,8 +73,7 @@ export function writeLeaderboards(options: { resultsDir?: string; outDir?: strin
     "",
   ];
   for (const spec of options.specs ?? LEADERBOARDS) {
-    const { rows, pretrains, config, runPretraining, missed } = loadLeaderboardRows(spec, resultsDir);
-    const r = computeLeaderboard(spec, rows, pretrains, config, runPretraining, missed);
+    const r = computeLeaderboard(spec, loadLeaderboardRows(spec, resultsDir));
     results.push(r);
     const figure = writeGainFigure(outDir, r);
     files.push(figure.file, ...(figure.png ? [figure.png] : []));
