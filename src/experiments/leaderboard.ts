@@ -24,7 +24,7 @@ import { compareWithBaseline, type Comparison } from "./comparisons.js";
 import { ensurePlotlyAsset, htmlToPng, plotlyPageHtml } from "./figures.js";
 import type { ProtocolConfig } from "./protocol.js";
 import { cellKey, ResultsStore, scoredAs, type PretrainRecord, type ResultRow } from "./results.js";
-import { missedClasses } from "./report.js";
+import { missedClasses, readRunInfo } from "./report.js";
 import { summarizeCells } from "./tables.js";
 import { holmAdjust } from "../metrics/multiple-comparisons.js";
 import type { Summary } from "../metrics/stats.js";
@@ -116,9 +116,10 @@ export function loadLeaderboardRows(spec: LeaderboardSpec, resultsDir: string): 
   const missed: (MissedCell & { from: string })[] = [];
   for (const folder of folders) {
     const dir = path.join(resultsDir, folder);
-    const runFile = path.join(dir, "run.json");
-    if (fs.existsSync(runFile)) {
-      const inv = (JSON.parse(fs.readFileSync(runFile, "utf8")) as { invocations?: { pretrainSeconds?: number; pretrainRuns?: number; cellsRun?: number; backend?: string }[] }).invocations ?? [];
+    const run = readRunInfo(path.join(dir, "run.json"));
+    if (run) {
+      // Stores older than a field lack it in their invocations: count it as 0.
+      const inv = run.invocations ?? [];
       // The backend's headline only: the reason native kernels did not load is in run.json.
       const backends = inv.filter((i) => (i.cellsRun ?? 0) + (i.pretrainRuns ?? 0) > 0 && i.backend).map((i) => i.backend!.replace(/(native kernels not used).*$/, "$1"));
       runPretraining.set(folder, { seconds: inv.reduce((t, i) => t + (i.pretrainSeconds ?? 0), 0), runs: inv.reduce((t, i) => t + (i.pretrainRuns ?? 0), 0), backends: [...new Set(backends)] });

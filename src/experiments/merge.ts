@@ -29,7 +29,7 @@ import { gitCommit, machineLabel, packageVersions } from "../provenance.js";
 import { writeFileAtomic } from "../train/checkpoint.js";
 import type { Paper, ProtocolConfig } from "./protocol.js";
 import { findPaper } from "./registry.js";
-import type { Invocation, RunInfo } from "./report.js";
+import { readRunInfo, type Invocation, type RunInfo } from "./report.js";
 import { commandLine, configText, defaultOutDir, reproduce, resolveConfig, type ReproduceOptions } from "./reproduce.js";
 import { cellKey, pretrainKey, ResultsStore, type CellRecord, type PretrainRecord, type ResultRow } from "./results.js";
 import { gridCells, listShardStores, shardOfCell, shardsDir, shardText, type Shard } from "./shards.js";
@@ -206,10 +206,7 @@ const rank = (order: string[], name: string) => (order.includes(name) ? order.in
  * the cell times from the store.
  */
 function mergedRunInfo(outDir: string, parts: LoadedStore[], stores: string[], version: string): Partial<RunInfo> {
-  const read = (dir: string) => {
-    const file = path.join(dir, "run.json");
-    return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Partial<RunInfo>) : undefined;
-  };
+  const read = (dir: string) => readRunInfo(path.join(dir, "run.json"));
   const previous = read(outDir);
   const runs = parts.map((p) => read(p.dir)).filter((r): r is Partial<RunInfo> => r !== undefined);
   const seen = new Set<string>();

@@ -28,6 +28,11 @@ export interface Invocation {
   interrupted?: boolean;
 }
 
+/** A results folder's run.json (older ones lack later fields), or undefined where there is none. */
+export function readRunInfo(file: string): Partial<RunInfo> | undefined {
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Partial<RunInfo>) : undefined;
+}
+
 /** An invocation that computed nothing and only rewrote the report. */
 export interface Regeneration {
   at: string;

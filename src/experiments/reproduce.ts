@@ -26,7 +26,7 @@ import { packageVersions, projectRoot } from "../provenance.js";
 import { applyOverrides } from "./config.js";
 import { PROTOCOL_RULES, protocolChecks, runProtocol, type ComputedOn, type Paper, type ProtocolConfig, type RunSummary } from "./protocol.js";
 import { findPaper, PAPERS } from "./registry.js";
-import type { Invocation, Regeneration, RunInfo } from "./report.js";
+import { readRunInfo, type Invocation, type Regeneration, type RunInfo } from "./report.js";
 import { cellKey, pretrainKey, ResultsStore, type CellRecord } from "./results.js";
 import { validateSettings } from "./settings.js";
 import { listShardStores, pretrainingDir, shardCellKeys, shardDir, shardsDir, shardText, type Shard } from "./shards.js";
@@ -94,10 +94,6 @@ function holdsCommittedFiles(dir: string): boolean {
   } catch {
     return false;
   }
-}
-
-function readRunInfo(file: string): Partial<RunInfo> | undefined {
-  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Partial<RunInfo>) : undefined;
 }
 
 /** What config.json says about a run: any folder holding cells of the same grid has the same text. */
