@@ -182,46 +182,16 @@ async function reproduceCommand(args: string[]): Promise<number> {
   const [paper, ...rest] = args;
   const { PAPERS } = await import("./experiments/registry.js");
   if (!paper || paper.startsWith("-")) throw new Error(`reproduce: name a paper (${PAPERS.map((p) => p.name).join(", ")}) or all`);
-  const options: { quick: boolean; fresh: boolean; replaceCommitted: boolean; dataDir?: string; outDir?: string; overrides: string[]; shard?: Shard; pretrainOnly?: boolean } = { quick: false, fresh: false, replaceCommitted: false, overrides: [] };
+  const extra: { fresh: boolean; replaceCommitted: boolean; shard?: Shard; pretrainOnly?: boolean } = { fresh: false, replaceCommitted: false };
   let notebooks = true;
-  for (let i = 0; i < rest.length; i++) {
-    const value = () => {
-      const v = rest[++i];
-      if (v === undefined) throw new Error(`reproduce: ${rest[i - 1]} needs a value`);
-      return v;
-    };
-    switch (rest[i]) {
-      case "--quick":
-        options.quick = true;
-        break;
-      case "--fresh":
-        options.fresh = true;
-        break;
-      case "--replace-committed":
-        options.replaceCommitted = true;
-        break;
-      case "--data":
-        options.dataDir = value();
-        break;
-      case "--out":
-        options.outDir = value();
-        break;
-      case "--set":
-        options.overrides.push(value());
-        break;
-      case "--no-notebooks":
-        notebooks = false;
-        break;
-      case "--shard":
-        options.shard = parseShard(value());
-        break;
-      case "--pretrain-only":
-        options.pretrainOnly = true;
-        break;
-      default:
-        throw new Error(`reproduce: unknown option ${rest[i]}`);
-    }
-  }
+  const run = parseRunOptions("reproduce", rest, {
+    "--fresh": () => (extra.fresh = true),
+    "--replace-committed": () => (extra.replaceCommitted = true),
+    "--no-notebooks": () => (notebooks = false),
+    "--shard": (value) => (extra.shard = parseShard(value())),
+    "--pretrain-only": () => (extra.pretrainOnly = true),
+  });
+  const options = { ...run, ...extra };
   const { reproduce } = await import("./experiments/reproduce.js");
   if (options.shard || options.pretrainOnly) {
     // One paper's part of a sharded run: no report (the merge writes it), no notebooks.
